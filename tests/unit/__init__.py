@@ -1,0 +1,1 @@
+"""Unit tests: the domain and pure helpers, no database and no network."""
