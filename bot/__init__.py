@@ -1,0 +1,1 @@
+"""The bot application: entry point, configuration, i18n, composition root, run modes."""

@@ -1,0 +1,252 @@
+"""Settings: ``config.toml`` plus the environment, checked together at start-up.
+
+The environment overrides the file (``XIESHANG_DATABASE_URL``,
+``TELEGRAM_API_URL``, ``XIESHANG_WEBHOOK_URL``, ``XIESHANG_DATA_DIR``) and is the
+only source of secrets (``TELEGRAM_BOT_TOKEN``, ``XIESHANG_WEBHOOK_SECRET``,
+``XIESHANG_SIGNING_KEY``): a secret in a file ends up in backups and version
+control (spec 01, Configuration).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from bot.config.models import AppConfig
+from bot.config.problems import ConfigError, ConfigProblem, problems_from_validation
+from bot.config.references import check_references
+
+DEFAULT_CONFIG_FILE = "config.toml"
+
+SECRET_KEY_NAMES = {
+    "token": "TELEGRAM_BOT_TOKEN",
+    "bot_token": "TELEGRAM_BOT_TOKEN",
+    "webhook_secret": "XIESHANG_WEBHOOK_SECRET",
+    "secret_token": "XIESHANG_WEBHOOK_SECRET",
+    "signing_key": "XIESHANG_SIGNING_KEY",
+}
+"""Keys that look like secrets, and the environment variable that must hold them instead."""
+
+TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+"""Telegram accepts 1-256 characters of ``A-Z a-z 0-9 _ -`` as a webhook secret token."""
+DATABASE_SCHEMES = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+class RunMode(StrEnum):
+    """How the bot meets Telegram; precedence webhook > polling > local (spec 01, Run modes)."""
+
+    WEBHOOK = "webhook"
+    POLLING = "polling"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment, wrapped so that ``repr`` and logs never show them."""
+
+    bot_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs to know, checked."""
+
+    config: AppConfig
+    config_path: Path
+    data_dir: Path
+    database_url: str
+    api_url: str
+    webhook_url: str | None
+    mode: RunMode
+    secrets: Secrets
+
+
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the configuration file and the environment; raise :class:`ConfigError` if wrong."""
+    env = os.environ if environ is None else environ
+    config_path = Path(path or env.get("XIESHANG_CONFIG") or DEFAULT_CONFIG_FILE).resolve()
+    config = load_config_file(config_path)
+    problems: list[ConfigProblem] = []
+
+    data_dir = Path(env.get("XIESHANG_DATA_DIR") or config.storage.data_dir)
+    if not data_dir.is_absolute():
+        data_dir = config_path.parent / data_dir
+    database_url = env.get("XIESHANG_DATABASE_URL") or config.storage.database_url
+    if database_url is None:
+        database_url = f"sqlite+aiosqlite:///{data_dir / 'xieshang.sqlite3'}"
+    database_key = (
+        "XIESHANG_DATABASE_URL" if env.get("XIESHANG_DATABASE_URL") else "storage.database_url"
+    )
+    database_url = _normalise_database_url(database_url, database_key, problems)
+
+    secrets = Secrets(
+        bot_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
+        webhook_secret=_secret(env, "XIESHANG_WEBHOOK_SECRET"),
+        signing_key=_secret(env, "XIESHANG_SIGNING_KEY"),
+    )
+    webhook_url = env.get("XIESHANG_WEBHOOK_URL") or None
+    mode = _run_mode(secrets, webhook_url, problems)
+    return_settings = Settings(
+        config=config,
+        config_path=config_path,
+        data_dir=data_dir,
+        database_url=database_url,
+        api_url=(env.get("TELEGRAM_API_URL") or config.telegram.api_url).rstrip("/"),
+        webhook_url=webhook_url,
+        mode=mode,
+        secrets=secrets,
+    )
+    if problems:
+        raise ConfigError("the environment", problems)
+    return return_settings
+
+
+def load_config_file(path: Path) -> AppConfig:
+    """Parse and check one configuration file; raise :class:`ConfigError` listing every problem."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            source,
+            [
+                ConfigProblem(
+                    source,
+                    "the file does not exist",
+                    "copy the shipped config.toml there, or point XIESHANG_CONFIG at it",
+                )
+            ],
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            source, [ConfigProblem(source, f"not valid TOML: {error}", "correct the syntax there")]
+        ) from None
+    problems = _secrets_in_file(raw)
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        config = AppConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(source, problems_from_validation(error, raw, AppConfig)) from None
+    problems = check_references(config, raw)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _secrets_in_file(raw: Mapping[str, Any], prefix: str = "") -> list[ConfigProblem]:
+    problems = []
+    for key, value in raw.items():
+        path = f"{prefix}{key}"
+        if key in SECRET_KEY_NAMES:
+            variable = SECRET_KEY_NAMES[key]
+            problems.append(
+                ConfigProblem(
+                    path,
+                    "secrets are read only from the environment",
+                    f"remove {path} from the file and set {variable} instead",
+                )
+            )
+        elif isinstance(value, Mapping):
+            problems += _secrets_in_file(value, f"{path}.")
+    return problems
+
+
+def _secret(env: Mapping[str, str], name: str) -> SecretStr | None:
+    value = env.get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+def _run_mode(secrets: Secrets, webhook_url: str | None, problems: list[ConfigProblem]) -> RunMode:
+    token = secrets.bot_token.get_secret_value() if secrets.bot_token else None
+    if token is not None and not TOKEN_PATTERN.fullmatch(token):
+        problems.append(
+            ConfigProblem(
+                "TELEGRAM_BOT_TOKEN",
+                "does not look like a bot token",
+                "copy the token @BotFather gave you, e.g. 123456:ABC-DEF…",
+            )
+        )
+    secret = secrets.webhook_secret.get_secret_value() if secrets.webhook_secret else None
+    if secret is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+        problems.append(
+            ConfigProblem(
+                "XIESHANG_WEBHOOK_SECRET",
+                "Telegram refuses this secret",
+                "use 1-256 characters of A-Z, a-z, 0-9, '_' and '-'",
+            )
+        )
+    if webhook_url:
+        if secret is None:
+            problems.append(
+                ConfigProblem(
+                    "XIESHANG_WEBHOOK_SECRET",
+                    "required when XIESHANG_WEBHOOK_URL is set",
+                    "set it to a long random string, e.g. from "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`",
+                )
+            )
+        if token is None:
+            problems.append(
+                ConfigProblem(
+                    "TELEGRAM_BOT_TOKEN",
+                    "required when XIESHANG_WEBHOOK_URL is set",
+                    "set the token @BotFather gave you, or unset XIESHANG_WEBHOOK_URL",
+                )
+            )
+        if not webhook_url.startswith("https://"):
+            problems.append(
+                ConfigProblem(
+                    "XIESHANG_WEBHOOK_URL",
+                    "Telegram delivers webhooks over HTTPS only",
+                    "use an https:// address that reaches this bot",
+                )
+            )
+        return RunMode.WEBHOOK
+    if token is not None:
+        if secrets.signing_key is None:
+            problems.append(
+                ConfigProblem(
+                    "XIESHANG_SIGNING_KEY",
+                    "required when TELEGRAM_BOT_TOKEN is set",
+                    "set it to a long random string, and keep it: buttons already "
+                    "sent stop working when it changes",
+                )
+            )
+        return RunMode.POLLING
+    return RunMode.LOCAL
+
+
+def _normalise_database_url(url: str, key: str, problems: list[ConfigProblem]) -> str:
+    scheme, separator, rest = url.partition("://")
+    driver = DATABASE_SCHEMES.get(scheme)
+    if not separator or driver is None:
+        problems.append(
+            ConfigProblem(
+                key,
+                f"unsupported database URL scheme {scheme!r}",
+                "use sqlite+aiosqlite:///path/to/file.sqlite3 or "
+                "postgresql+asyncpg://user:password@host/dbname",
+            )
+        )
+        return url
+    return f"{driver}://{rest}"
