@@ -1,0 +1,126 @@
+"""Every table of the database, in one module (STYLE.md, Storage).
+
+Each schema change here needs a migration in ``storage/migrations/versions``;
+``tests/contract/test_migrations.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    MetaData,
+    String,
+    Table,
+    true,
+)
+
+from storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so migrations can alter them on both databases."""
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+CODE = String(24)
+NAME = String(64)
+
+
+def _place_columns() -> list[Column[object]]:
+    """Columns every place has: whether config still lists it, and when it was last synced."""
+    return [
+        Column("active", Boolean, nullable=False, server_default=true()),
+        Column("synced_at", UTCDateTime, nullable=False),
+    ]
+
+
+# --- places (spec 01, Configuration): upserted from config.toml at start-up ---
+
+townships = Table(
+    "townships",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("name_en", NAME, nullable=False),
+    *_place_columns(),
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("township_code", CODE, ForeignKey("townships.code"), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("name_en", NAME, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    *_place_columns(),
+)
+
+compounds = Table(
+    "compounds",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("community_code", CODE, ForeignKey("communities.code"), nullable=False, index=True),
+    Column("name", NAME, nullable=False),
+    Column("name_en", NAME, nullable=False),
+    Column("property_manager", NAME, nullable=True),
+    *_place_columns(),
+)
+
+buildings = Table(
+    "buildings",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("compound_code", CODE, ForeignKey("compounds.code"), nullable=False, index=True),
+    Column("label", String(8), nullable=False),
+    *_place_columns(),
+)
+
+grids = Table(
+    "grids",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("community_code", CODE, ForeignKey("communities.code"), nullable=False, index=True),
+    Column("name", NAME, nullable=False),
+    *_place_columns(),
+)
+
+grid_compounds = Table(
+    "grid_compounds",
+    metadata,
+    Column("grid_code", CODE, ForeignKey("grids.code"), primary_key=True),
+    Column("compound_code", CODE, ForeignKey("compounds.code"), primary_key=True),
+)
+
+report_categories = Table(
+    "report_categories",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("name_en", NAME, nullable=False),
+    Column("type", String(16), nullable=False),
+    *_place_columns(),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("name_en", NAME, nullable=False),
+    *_place_columns(),
+)
+
+department_categories = Table(
+    "department_categories",
+    metadata,
+    Column("department_code", CODE, ForeignKey("departments.code"), primary_key=True),
+    Column("category_code", CODE, ForeignKey("report_categories.code"), primary_key=True),
+)

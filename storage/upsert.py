@@ -1,0 +1,29 @@
+"""``INSERT … ON CONFLICT`` for both databases, written once.
+
+SQLite and PostgreSQL share the syntax, but SQLAlchemy builds it from each
+dialect's own ``insert``; this picks the right one for the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def upsert(
+    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert rows, updating every non-key column of rows whose keys already exist."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    if updates:
+        await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+    else:
+        await conn.execute(statement.on_conflict_do_nothing(index_elements=keys), rows)
