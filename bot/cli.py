@@ -1,0 +1,120 @@
+"""The command line: ``python -m bot`` (also installed as ``xieshang``).
+
+Operators' commands print through the catalogs in the language of ``LANG``
+(Simplified Chinese unless it says English); configuration problems are named by
+key so they can be fixed without reading code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings, places_from_config
+from bot.i18n import Catalogs, Translator, resolve_locale
+from bot.startup import prepare_database
+from storage.backup import BackupError, RestoreRefused, backup, restore
+from storage.database import Database
+
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+
+
+def operator_translator() -> Translator:
+    """Messages for the person at the terminal, in the language of their ``LANG``."""
+    language = os.environ.get("LANG", "").split(".", 1)[0]
+    return Catalogs.load().for_locale(resolve_locale(None, language or None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xieshang", description="协商 — community consultation bot"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="configuration file (default: $XIESHANG_CONFIG or ./config.toml)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("check-config", help="check config.toml and the environment, then exit")
+    commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    backup_parser = commands.add_parser("backup", help="write a consistent copy of the database")
+    backup_parser.add_argument("path", type=Path)
+    restore_parser = commands.add_parser("restore", help="put a backup back into the database")
+    restore_parser.add_argument("path", type=Path)
+    restore_parser.add_argument(
+        "--force", action="store_true", help="replace the contents of a database that is not empty"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    t = operator_translator()
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print_config_error(error, t)
+        return EXIT_CONFIG
+    command = args.command or "run"
+    if command == "check-config":
+        counts = places_from_config(settings.config).counts()
+        print(
+            t(
+                "cli.check_config.ok",
+                communities=counts["communities"],
+                compounds=counts["compounds"],
+                buildings=counts["buildings"],
+            )
+        )
+        return 0
+    try:
+        return asyncio.run(_run_async(command, args, settings, t))
+    except RestoreRefused:
+        print(t("cli.restore.refused_not_empty"), file=sys.stderr)
+        return EXIT_FAILED
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def _run_async(
+    command: str, args: argparse.Namespace, settings: Settings, t: Translator
+) -> int:
+    if command in {"run", "migrate"}:
+        prepared = await prepare_database(settings)
+        await prepared.database.dispose()
+        print(t("cli.db.ready", revision=prepared.revision))
+        if command == "run":
+            print(t("cli.run.not_yet"))
+        return 0
+    database = Database(settings.database_url)
+    try:
+        if command == "backup":
+            summary = await backup(database, args.path)
+            print(t("cli.backup.done", path=summary.path, rows=summary.rows))
+        else:
+            summary = await restore(database, args.path, force=args.force)
+            print(t("cli.restore.done", path=summary.path, rows=summary.rows))
+    finally:
+        await database.dispose()
+    return 0
+
+
+def print_config_error(error: ConfigError, t: Translator) -> None:
+    """Every problem with the key it is about and its fix, then how to go on."""
+    print(t("config.error.header", path=error.source, count=len(error.problems)), file=sys.stderr)
+    for problem in error.problems:
+        print(t("config.error.item", key=problem.key, problem=problem.problem), file=sys.stderr)
+        print(t("config.error.fix", fix=problem.fix), file=sys.stderr)
+    print(t("config.error.fix_hint"), file=sys.stderr)
