@@ -1,0 +1,7 @@
+"""Telegram adapters, one module per capability: parse the update, call a service, render.
+
+Capabilities (the same words in every layer): residents, reports, topics,
+sessions, followups, ratings, register, ballots, committees, broadcasts, outbox.
+Handlers hold no SQL, no rules and no literal text: texts come from the catalogs
+(``bot/locales``), rules from ``civic``, data through a unit of work.
+"""
