@@ -75,5 +75,10 @@ async def make_revision(engine: AsyncEngine, message: str) -> None:
     await upgrade(engine)
     async with engine.begin() as conn:
         await conn.run_sync(
-            lambda sync: command.revision(alembic_config(sync), message=message, autogenerate=True)
+            lambda sync: command.revision(
+                alembic_config(sync),
+                message=message,
+                autogenerate=True,
+                rev_id=f"{len(revisions()) + 1:04d}",
+            )
         )

@@ -7,12 +7,16 @@ Each schema change here needs a migration in ``storage/migrations/versions``;
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
+    Index,
+    Integer,
     MetaData,
     String,
     Table,
+    Text,
     true,
 )
 
@@ -123,4 +127,23 @@ department_categories = Table(
     metadata,
     Column("department_code", CODE, ForeignKey("departments.code"), primary_key=True),
     Column("category_code", CODE, ForeignKey("report_categories.code"), primary_key=True),
+)
+
+
+# --- the inbox (spec 01, Storage): every received update, written before its offset is confirmed ---
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    # The user (or chat) whose updates are handled in order; null for updates of no one.
+    Column("sender_key", BigInteger, nullable=True),
+    # The update as Telegram sent it (JSON), so it can be processed again after a crash.
+    Column("payload", Text, nullable=False),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_inbox_status_update_id", "status", "update_id"),
 )

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.inbox import SqlInboxRepository
 from storage.places import SqlPlacesRepository
 
 
@@ -18,6 +19,7 @@ class SqlUnitOfWork:
     """
 
     places: SqlPlacesRepository
+    inbox: SqlInboxRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
             conn = await conn.execution_options(read_only=True)
         self._conn = conn  # the first statement begins the transaction (autobegin)
         self.places = SqlPlacesRepository(conn)
+        self.inbox = SqlInboxRepository(conn)
         return self
 
     async def __aexit__(

@@ -14,16 +14,28 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
+
+
+async def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert rows; rows whose keys already exist are left as they are (idempotent writes)."""
+    if rows:
+        await conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
 async def upsert(
     conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     """Insert rows, updating every non-key column of rows whose keys already exist."""
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = _insert(conn, table)
     updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     if updates:
         await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
     else:
-        await conn.execute(statement.on_conflict_do_nothing(index_elements=keys), rows)
+        await insert_ignoring_duplicates(conn, table, rows, keys)

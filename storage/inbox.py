@@ -1,0 +1,101 @@
+"""The inbox: received updates as rows, so none is lost to a crash (spec 01, Storage).
+
+python-telegram-bot's ``Updater`` confirms an offset with the next ``getUpdates``
+call, before handlers finish; the bot's own poller instead writes each batch here
+and commits before confirming it. Processing reads from here, and marks a row
+done when its handlers have finished. A redelivered update (same ``update_id``)
+is ignored by the primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import inbox
+from storage.upsert import insert_ignoring_duplicates
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    update_id: int
+    sender_key: int | None
+    payload: str
+
+
+class SqlInboxRepository:
+    """Received updates. Never commits: the unit of work does."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, items: Sequence[InboxItem], now: datetime) -> int:
+        """Store new updates; an ``update_id`` already stored is ignored. Returns how many were new."""
+        if not items:
+            return 0
+        before = await self._count()
+        rows = [
+            {
+                "update_id": i.update_id,
+                "sender_key": i.sender_key,
+                "payload": i.payload,
+                "status": InboxStatus.PENDING.value,
+                "attempts": 0,
+                "received_at": now,
+            }
+            for i in items
+        ]
+        await insert_ignoring_duplicates(self._conn, inbox, rows, ["update_id"])
+        return await self._count() - before
+
+    async def _count(self) -> int:
+        return (await self._conn.execute(select(func.count()).select_from(inbox))).scalar_one()
+
+    async def pending(self, after_update_id: int, limit: int) -> list[InboxItem]:
+        """Pending updates after ``after_update_id``, oldest first."""
+        result = await self._conn.execute(
+            select(inbox.c.update_id, inbox.c.sender_key, inbox.c.payload)
+            .where(inbox.c.status == InboxStatus.PENDING.value, inbox.c.update_id > after_update_id)
+            .order_by(inbox.c.update_id)
+            .limit(limit)
+        )
+        return [InboxItem(r.update_id, r.sender_key, r.payload) for r in result]
+
+    async def mark(
+        self, update_id: int, status: InboxStatus, now: datetime, error: str | None = None
+    ) -> None:
+        """Record the outcome of processing one update."""
+        await self._conn.execute(
+            update(inbox)
+            .where(inbox.c.update_id == update_id)
+            .values(
+                status=status.value, processed_at=now, error=error, attempts=inbox.c.attempts + 1
+            )
+        )
+
+    async def backlog(self) -> int:
+        """How many updates wait to be processed (for ``health``)."""
+        return (
+            await self._conn.execute(
+                select(func.count())
+                .select_from(inbox)
+                .where(inbox.c.status == InboxStatus.PENDING.value)
+            )
+        ).scalar_one()
+
+    async def counts(self) -> dict[str, int]:
+        result = await self._conn.execute(
+            select(inbox.c.status, func.count()).group_by(inbox.c.status)
+        )
+        return {row[0]: row[1] for row in result}
