@@ -287,9 +287,10 @@ def render_html(text: str, entities: list[Entity] | None) -> str:
     styled = [e for e in entities if _open_tag(e)]
     opens: dict[int, list[Entity]] = {}
     closes: dict[int, list[Entity]] = {}
-    for e in sorted(styled, key=lambda e: (e["offset"], -e["length"])):
+    ordered = sorted(styled, key=lambda e: (e["offset"], -e["length"]))
+    for e in ordered:
         opens.setdefault(e["offset"], []).append(e)
-    for e in sorted(styled, key=lambda e: (e["offset"], -e["length"]), reverse=True):
+    for e in reversed(ordered):  # inner entities close first, even at equal keys
         closes.setdefault(e["offset"] + e["length"], []).append(e)
     parts: list[str] = []
     pos = 0
