@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import runner
 from bot.config import ConfigError, Settings, load_settings, places_from_config
 from bot.i18n import Catalogs, Translator, resolve_locale
+from bot.logs import REDACTION, configure_logging
 from bot.startup import prepare_database
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
@@ -57,15 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     t = operator_translator()
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         print_config_error(error, t)
         return EXIT_CONFIG
+    for secret in (
+        settings.secrets.bot_token,
+        settings.secrets.webhook_secret,
+        settings.secrets.signing_key,
+    ):
+        if secret is not None:
+            REDACTION.add_secret(secret.get_secret_value())
     command = args.command or "run"
     if command == "check-config":
         counts = places_from_config(settings.config).counts()
@@ -80,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return asyncio.run(_run_async(command, args, settings, t))
+    except runner.WebhookModeNotBuilt:
+        print(t("cli.run.webhook_not_yet"), file=sys.stderr)
+        return EXIT_FAILED
     except RestoreRefused:
         print(t("cli.restore.refused_not_empty"), file=sys.stderr)
         return EXIT_FAILED
@@ -91,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run_async(
     command: str, args: argparse.Namespace, settings: Settings, t: Translator
 ) -> int:
-    if command in {"run", "migrate"}:
+    if command == "run":
+        return await runner.run(settings, t)
+    if command == "migrate":
         prepared = await prepare_database(settings)
         await prepared.database.dispose()
         print(t("cli.db.ready", revision=prepared.revision))
-        if command == "run":
-            print(t("cli.run.not_yet"))
         return 0
     database = Database(settings.database_url)
     try:

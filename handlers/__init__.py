@@ -5,3 +5,14 @@ sessions, followups, ratings, register, ballots, committees, broadcasts, outbox.
 Handlers hold no SQL, no rules and no literal text: texts come from the catalogs
 (``bot/locales``), rules from ``civic``, data through a unit of work.
 """
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import common
+
+
+def register_all(application: Application) -> None:  # type: ignore[type-arg]
+    """Wire every capability's handlers, in one place."""
+    common.register(application)

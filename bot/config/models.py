@@ -97,6 +97,8 @@ class TelegramSection(Section):
     """How many updates are processed at once, across users (telegram-facts: bound it)."""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
+    local_emulator_port: int = Field(8081, ge=0, le=65535)
+    """Where local mode serves the emulator (0 picks a free port)."""
 
 
 class SendingSection(Section):

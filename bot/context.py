@@ -1,0 +1,68 @@
+"""The typed context every handler receives: services and the reader's language.
+
+Handlers reach services through ``context.services`` rather than raw
+``bot_data["..."]`` keys (STYLE.md 7); the locale is resolved once per update
+(python-telegram-bot builds one context per update and reuses it across handler
+groups).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Catalogs, Locale, Translator, resolve_locale
+from storage.database import Database
+
+SERVICES_KEY = "xieshang.services"
+
+
+@dataclass
+class Services:
+    """What handlers may use; built once by the composition root."""
+
+    settings: Settings
+    database: Database
+    catalogs: Catalogs
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """``CallbackContext`` with ``services``, ``locale`` and ``t`` (the translator)."""
+
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._locale: Locale | None = None
+        self._language_code: str | None = None
+
+    @classmethod
+    def from_update(cls, update: object, application: Application) -> BotContext:  # type: ignore[type-arg]
+        context = super().from_update(update, application)
+        user = getattr(update, "effective_user", None)
+        context._language_code = getattr(user, "language_code", None)
+        return context
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data[SERVICES_KEY]
+        if not isinstance(services, Services):
+            raise RuntimeError("the composition root did not install the services")
+        return services
+
+    @property
+    def locale(self) -> Locale:
+        if self._locale is None:
+            # A stored preference (/lang) joins here with the residents capability.
+            self._locale = resolve_locale(None, self._language_code)
+        return self._locale
+
+    @property
+    def t(self) -> Translator:
+        return self.services.catalogs.for_locale(self.locale)
