@@ -110,14 +110,13 @@ class FloodControl:
         """
         now = self._advance(now)
         user = self._touch(user_id, now)
-        horizon = now - self.window
-        while user.allowed and user.allowed[0] <= horizon:
+        while user.allowed and user.allowed[0] + self.window <= now:
             user.allowed.popleft()
         if len(user.allowed) < self.limit:
             user.allowed.append(now)
             return _ALLOW
-        retry_after = max(user.allowed[0] + self.window - now, 0.0)
-        if user.warned_at <= horizon:
+        retry_after = user.allowed[0] + self.window - now
+        if user.warned_at + self.window <= now:
             user.warned_at = now
             return FloodDecision(FloodOutcome.WARN, retry_after)
         return FloodDecision(FloodOutcome.DROP, retry_after)
@@ -129,11 +128,10 @@ class FloodControl:
         to release memory after a burst of users when traffic stops.
         """
         now = self._advance(now)
-        horizon = now - self.window
         forgotten = 0
         while self._users:
             user_id, user = next(iter(self._users.items()))
-            if user.last_seen > horizon:
+            if user.last_seen + self.window > now:
                 break
             del self._users[user_id]
             forgotten += 1

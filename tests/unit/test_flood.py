@@ -106,8 +106,7 @@ def test_never_more_than_limit_allowed_in_any_window(
         if decision.allowed:
             allowed.setdefault(user_id, []).append(now)
         else:
-            assert decision.retry_after >= 0
-            assert decision.retry_after <= window
+            assert 0 < decision.retry_after <= window * (1 + 1e-9)
         if decision.outcome is FloodOutcome.WARN:
             warnings.setdefault(user_id, []).append(now)
     for times in allowed.values():
@@ -115,7 +114,7 @@ def test_never_more_than_limit_allowed_in_any_window(
             in_window = [t for t in times[index:] if t < start + window]
             assert len(in_window) <= limit
     for times in warnings.values():
-        assert all(later - earlier > window for earlier, later in itertools.pairwise(times))
+        assert all(earlier + window <= later for earlier, later in itertools.pairwise(times))
 
 
 @given(st.lists(st.floats(min_value=0.001, max_value=3), min_size=1, max_size=100))
