@@ -90,7 +90,10 @@ def command_test(args: list[str]) -> int:
 def command_lock(_: list[str]) -> int:
     frozen = subprocess.run(
         [PYTHON, "-m", "pip", "freeze", "--exclude-editable"],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout.splitlines()
     pins = [line for line in frozen if line and not line.startswith(("-e", "xieshang"))]
     LOCK.write_text("\n".join(pins) + "\n")

@@ -41,7 +41,7 @@ class SqlInboxRepository:
         self._conn = conn
 
     async def add(self, items: Sequence[InboxItem], now: datetime) -> int:
-        """Store new updates; an ``update_id`` already stored is ignored. Returns how many were new."""
+        """Store new updates, ignoring an ``update_id`` already stored; return how many were new."""
         if not items:
             return 0
         before = await self._count()

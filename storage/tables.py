@@ -130,7 +130,7 @@ department_categories = Table(
 )
 
 
-# --- the inbox (spec 01, Storage): every received update, written before its offset is confirmed ---
+# --- the inbox (spec 01, Storage): each update, written before its offset is confirmed ---
 
 inbox = Table(
     "inbox",

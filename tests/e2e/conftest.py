@@ -1,0 +1,154 @@
+"""End-to-end fixtures: the real bot process talking HTTP to the emulator process.
+
+Tests act only as Telegram would: as users through the emulator's user side, and
+through its documented control API. One emulator and one bot process per
+database kind are shared by the whole session (starting them is the slow part).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_URL, require_postgres
+from tests.helpers import ROOT
+from tgemu.client import EmulatorClient
+
+BOT_TOKEN = f"{6_000_000_000 + secrets.randbelow(1_000_000)}:{secrets.token_urlsafe(30)}"
+SIGNING_KEY = secrets.token_urlsafe(32)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The emulator, as its own process, without flood limits (tests switch them on)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tgemu",
+                "--port",
+                str(port),
+                "--token",
+                BOT_TOKEN,
+                "--no-limits",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class BotProcess:
+    """The bot as an operator runs it (``python -m bot run``), restartable and killable."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as in a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        """SIGTERM: the graceful shutdown an operator or systemd asks for."""
+        assert self.process is not None
+        self.process.terminate()
+        return self.process.wait(timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def bot(
+    request: pytest.FixtureRequest, emulator_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    """The bot process in polling mode against the emulator, once per database kind."""
+    if request.param == "postgresql":
+        require_postgres()
+        import asyncio
+
+        from tests.conftest import _reset_postgres
+
+        asyncio.run(_reset_postgres(POSTGRES_URL))
+    data = tmp_path_factory.mktemp(f"bot-{request.param}")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LANG": "C.UTF-8",
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_URL": emulator_url,
+        "XIESHANG_SIGNING_KEY": SIGNING_KEY,
+        "XIESHANG_DATA_DIR": str(data),
+        "XIESHANG_DATABASE_URL": (
+            POSTGRES_URL
+            if request.param == "postgresql"
+            else f"sqlite+aiosqlite:///{data / 'xieshang.sqlite3'}"
+        ),
+    }
+    process = BotProcess(env, data / "bot.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture
+async def emulator(emulator_url: str, bot: BotProcess) -> AsyncIterator[EmulatorClient]:
+    """A control-API client; the bot is running and has answered once before the test starts."""
+    async with EmulatorClient(emulator_url) as client:
+        probe = await client.create_user(first_name="Probe", language_code="en")
+        await probe.send_text("/help")
+        await probe.next_message(timeout=60)
+        yield client
