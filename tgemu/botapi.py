@@ -452,6 +452,7 @@ class BotApi:
             raise bad_request("message to edit not found")
         if not msg.from_bot:
             raise bad_request("message can't be edited")
+        self.world.check_can_send(chat)
         return msg
 
     async def edit_message_text(self, bot: BotAccount, p: Params) -> JSON:

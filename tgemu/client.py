@@ -605,9 +605,13 @@ class EmulatorClient:
 
     async def download(self, file_id: str) -> bytes:
         """The bytes behind a file_id (e.g. a document the bot sent)."""
-        data = await self.request("GET", f"/control/files/{file_id}")
-        assert isinstance(data, bytes)
-        return data
+        params = {"bot_id": str(self.bot_id)} if self.bot_id is not None else {}
+        async with self._http().get(
+            f"{self.url}/control/files/{file_id}", params=params
+        ) as response:
+            if response.status != 200:
+                raise EmulatorError(response.status, await response.text())
+            return await response.read()
 
     # -- knobs --------------------------------------------------------------
     async def set_faults(

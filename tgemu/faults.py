@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tgemu.errors import ApiError
@@ -42,7 +41,6 @@ class FaultConfig:
     fixed_delay_ms: float = 0.0
     methods: frozenset[str] | None = None
     seed: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,7 +144,3 @@ class FaultInjector:
         if fail_status is not None:
             self.injected_errors += 1
             raise ApiError(fail_status, _STATUS_TEXT.get(fail_status, "Internal Server Error"))
-
-    @staticmethod
-    def parse_methods(methods: Iterable[str] | None) -> frozenset[str] | None:
-        return None if methods is None else frozenset(m.lower() for m in methods)

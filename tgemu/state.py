@@ -306,7 +306,8 @@ class BotAccount:
         return {
             **self.user_api(),
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            # privacy mode off: the emulator delivers every group message to the bot
+            "can_read_all_group_messages": True,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,

@@ -40,7 +40,7 @@ async def test_get_me_returns_a_complete_bot_user(bot: Bot):
     assert me.username
     assert me.first_name
     assert me.can_join_groups is True
-    assert me.can_read_all_group_messages is False
+    assert me.can_read_all_group_messages is True
     assert me.supports_inline_queries is False
 
 
