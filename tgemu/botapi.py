@@ -17,7 +17,7 @@ from typing import Any
 
 from tgemu.errors import ApiError, bad_request, conflict
 from tgemu.files import StoredFile
-from tgemu.html_entities import EntityParseError, parse_html, utf16_len
+from tgemu.html_entities import EntityParseError, has_lone_surrogate, parse_html, utf16_len
 from tgemu.limits import RateLimiter
 from tgemu.markup import validate_reply_markup
 from tgemu.params import Params
@@ -73,6 +73,8 @@ _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 def format_text(text: str, parse_mode: str | None, raw_entities: Any) -> tuple[str, list[JSON]]:
     """Apply ``parse_mode`` (HTML only) or explicit ``entities`` to ``text``."""
+    if has_lone_surrogate(text):
+        raise bad_request("strings must be encoded in UTF-8")
     if parse_mode:
         mode = parse_mode.lower()
         if mode == "html":

@@ -22,7 +22,7 @@ from aiohttp import web
 from tgemu.clock import Clock
 from tgemu.errors import ApiError, ControlError
 from tgemu.faults import FaultConfig, FaultInjector
-from tgemu.html_entities import utf16_len
+from tgemu.html_entities import has_lone_surrogate, utf16_len
 from tgemu.limits import RateLimiter
 from tgemu.markup import inline_buttons, reply_button
 from tgemu.params import Params, read_params
@@ -189,6 +189,8 @@ class ControlApi:
     def _text_filler(text: str) -> Callable[[Message], None]:
         if not text:
             raise ControlError(400, "text must not be empty")
+        if has_lone_surrogate(text):
+            raise ControlError(400, "text contains a lone UTF-16 surrogate")
         if utf16_len(text) > 4096:
             raise ControlError(400, "text longer than 4096 characters")
 
@@ -296,6 +298,8 @@ class ControlApi:
         bot, user = self._bot(p), self._user(request)
         chat = self._user_chat(bot, user, p)
         caption = p.get_str("caption")
+        if caption is not None and has_lone_surrogate(caption):
+            raise ControlError(400, "caption contains a lone UTF-16 surrogate")
         if caption is not None and utf16_len(caption) > 1024:
             raise ControlError(400, "caption longer than 1024 characters")
         files = self.world.files

@@ -41,17 +41,25 @@ _NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9-]*")
 _ATTR_RE = re.compile(r"""\s*([a-zA-Z][a-zA-Z0-9_-]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True for strings no UTF-8 request could carry (JSON ``"\\ud800"`` decodes to one)."""
+    return _LONE_SURROGATE.search(text) is not None
+
+
 class EntityParseError(ValueError):
     """Raised with Telegram's wording after ``Bad Request: can't parse entities: ``."""
 
 
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units (Telegram's unit for offsets)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _byte_offset(source: str, index: int) -> int:
-    return len(source[:index].encode("utf-8"))
+    return len(source[:index].encode("utf-8", "surrogatepass"))
 
 
 def _decode_entity(match: re.Match[str]) -> str | None:

@@ -98,6 +98,20 @@ async def test_markdown_is_refused_and_sending_by_url_is_refused(
     assert r.status_code == 400
 
 
+async def test_a_lone_surrogate_is_refused_as_not_utf8(
+    http: httpx.AsyncClient, client: EmulatorClient
+):
+    user = await client.create_user()
+    await user.send_text("hi")
+    r = await http.post(
+        f"/bot{TOKEN}/sendMessage",
+        content=b'{"chat_id": %d, "text": "\\ud800"}' % user.id,
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400
+    assert r.json()["description"] == "Bad Request: strings must be encoded in UTF-8"
+
+
 async def test_user_messages_of_every_kind_reach_get_updates(
     http: httpx.AsyncClient, client: EmulatorClient
 ):
