@@ -10,6 +10,7 @@ Telegram's order: token (401), method (404), then injected faults, then the meth
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from functools import partial
 from types import TracebackType
@@ -29,6 +30,7 @@ from tgemu.stats import Stats
 from tgemu.webhook import WebhookManager
 
 MAX_BODY = 64 * 1024 * 1024
+log = logging.getLogger("tgemu")
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -174,6 +176,10 @@ class Emulator:
             if exc.status == 429:
                 self.stats.too_many_requests += 1
             return _json(exc.body(), exc.status)
+        except Exception:  # an emulator bug: answer like Telegram's 500, keep serving
+            log.exception("tgemu: %s failed", name)
+            self.stats.errors_by_status[500] += 1
+            return _json(ApiError(500, "Internal Server Error").body(), 500)
         return _json({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
