@@ -33,6 +33,11 @@ import aiohttp
 JSON = dict[str, Any]
 
 
+def _present(**fields: Any) -> JSON:
+    """The fields that were given: optional arguments left out of a request body."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 class EmulatorError(Exception):
     """The control API refused a request (status and the emulator's reason)."""
 
@@ -373,15 +378,12 @@ class EmulatorUser:
         chat_id: int | None = None,
     ) -> SentMessage:
         """Press a button of the current reply keyboard (sends its text, location or contact)."""
-        body: JSON = {"text": text}
-        for key, value in (
-            ("latitude", latitude),
-            ("longitude", longitude),
-            ("phone_number", phone_number),
-            ("chat_id", chat_id),
-        ):
-            if value is not None:
-                body[key] = value
+        body: JSON = {
+            **{"text": text},
+            **_present(
+                latitude=latitude, longitude=longitude, phone_number=phone_number, chat_id=chat_id
+            ),
+        }
         r = await self.client.request("POST", f"/control/users/{self.id}/press-reply", json=body)
         return SentMessage(r["message"], r["update_id"])
 
@@ -541,16 +543,16 @@ class EmulatorClient:
         phone_number: str | None = None,
         id: int | None = None,
     ) -> EmulatorUser:
-        body: JSON = {"first_name": first_name}
-        for key, value in (
-            ("last_name", last_name),
-            ("username", username),
-            ("language_code", language_code),
-            ("phone_number", phone_number),
-            ("id", id),
-        ):
-            if value is not None:
-                body[key] = value
+        body: JSON = {
+            **{"first_name": first_name},
+            **_present(
+                last_name=last_name,
+                username=username,
+                language_code=language_code,
+                phone_number=phone_number,
+                id=id,
+            ),
+        }
         info = await self.request("POST", "/control/users", json=body)
         return EmulatorUser(self, info)
 
