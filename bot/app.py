@@ -7,7 +7,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import Catalogs
-from bot.processing import DoneCallback, PerUserOrderedProcessor
+from bot.processing import PerUserOrderedProcessor
 from handlers import register_all
 from storage.database import Database
 
@@ -18,7 +18,6 @@ def build_application(
     *,
     token: str,
     api_url: str,
-    on_update_done: DoneCallback,
     catalogs: Catalogs | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """An Application wired with our processor, context type, services and handlers.
@@ -26,7 +25,7 @@ def build_application(
     There is no PTB ``Updater``: our poller (or webhook) writes updates to the
     inbox first (:mod:`bot.intake`).
     """
-    processor = PerUserOrderedProcessor(settings.config.telegram.updates_in_flight, on_update_done)
+    processor = PerUserOrderedProcessor(settings.config.telegram.updates_in_flight)
     application = (
         ApplicationBuilder()
         .token(token)

@@ -24,6 +24,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot.processing import sender_key
+from bot.ratelimit import retry_after_seconds
 from storage.database import Database
 from storage.inbox import InboxItem, InboxStatus
 
@@ -92,7 +93,7 @@ class Poller:
                 backoff = min(backoff * 2, 30.0)
                 continue
             except RetryAfter as error:
-                await self._pause(_seconds(error.retry_after))
+                await self._pause(retry_after_seconds(error))
                 continue
             except (NetworkError, TelegramError) as error:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", error, backoff)
@@ -121,11 +122,6 @@ class Poller:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
-
-
 class InboxFeeder:
     """Hands pending inbox rows to the application, oldest first, and records each outcome.
 
@@ -151,7 +147,6 @@ class InboxFeeder:
         self._outstanding: set[int] = set()
         self._room = asyncio.Condition()
         self._last_fed = 0
-        self.processed = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -159,6 +154,11 @@ class InboxFeeder:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        asyncio.get_running_loop().create_task(self._notify_room())
+
+    async def _notify_room(self) -> None:
+        async with self._room:
+            self._room.notify_all()
 
     @property
     def outstanding(self) -> int:
@@ -175,8 +175,10 @@ class InboxFeeder:
     async def _feed_once(self) -> int:
         room = self._window - len(self._outstanding)
         if room <= 0:
-            async with self._room:
-                await self._room.wait_for(lambda: len(self._outstanding) < self._window)
+            async with self._room:  # woken by on_done, or by stop()
+                await self._room.wait_for(
+                    lambda: len(self._outstanding) < self._window or self._stopping.is_set()
+                )
             return 0
         async with self._database.uow(read_only=True) as uow:
             items = await uow.inbox.pending(self._last_fed, room)
@@ -200,10 +202,8 @@ class InboxFeeder:
         async with self._database.uow() as uow:
             await uow.inbox.mark(update.update_id, status, self._clock(), detail)
             await uow.commit()
-        self.processed += 1
         self._outstanding.discard(update.update_id)
-        async with self._room:
-            self._room.notify_all()
+        await self._notify_room()
 
     async def drain(self, seconds: float) -> bool:
         """Wait until every handed-over update finished; ``False`` if time ran out."""

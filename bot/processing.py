@@ -51,18 +51,14 @@ class PerUserOrderedProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(in_flight)
         self._tails: dict[object, asyncio.Future[None]] = {}
         self._anonymous = itertools.count()
-        self._on_done = on_done
+        self.on_done = on_done
+        """Told of each finished update; the runner points it at the inbox feeder."""
 
     async def initialize(self) -> None:
         """Nothing to allocate: the chains are created as updates arrive."""
 
     async def shutdown(self) -> None:
         """Nothing to free: the application waits for running updates itself."""
-
-    @property
-    def busy_senders(self) -> int:
-        """How many senders have updates queued or running (for ``health``)."""
-        return len(self._tails)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = sender_key(update)
@@ -89,8 +85,8 @@ class PerUserOrderedProcessor(BaseUpdateProcessor):
             mine.set_result(None)
             if self._tails.get(chain_key) is mine:
                 del self._tails[chain_key]
-            if self._on_done is not None:
+            if self.on_done is not None:
                 try:
-                    await self._on_done(update, error)
+                    await self.on_done(update, error)
                 except Exception:
                     log.exception("recording the outcome of an update failed")

@@ -18,6 +18,7 @@ from bot.config import RunMode, Settings
 from bot.i18n import Translator
 from bot.intake import InboxFeeder, Poller
 from bot.logs import REDACTION
+from bot.processing import PerUserOrderedProcessor
 from bot.startup import prepare_database
 from storage.database import Database
 
@@ -52,16 +53,12 @@ async def serve(
     settings: Settings, database: Database, *, token: str, api_url: str, stop: asyncio.Event
 ) -> None:
     """Receive and process updates until ``stop`` is set."""
-    feeder_box: list[InboxFeeder] = []
-
-    async def on_done(update: object, error: BaseException | None) -> None:
-        await feeder_box[0].on_done(update, error)
-
-    application = build_application(
-        settings, database, token=token, api_url=api_url, on_update_done=on_done
-    )
+    application = build_application(settings, database, token=token, api_url=api_url)
     feeder = InboxFeeder(application, database)
-    feeder_box.append(feeder)
+    processor = application.update_processor
+    if not isinstance(processor, PerUserOrderedProcessor):
+        raise TypeError("the composition root must install PerUserOrderedProcessor")
+    processor.on_done = feeder.on_done  # finished updates are recorded in the inbox
     poller = Poller(application.bot, database, feeder.wake)
     async with application:
         await application.start()

@@ -44,7 +44,12 @@ class SqlInboxRepository:
         """Store new updates, ignoring an ``update_id`` already stored; return how many were new."""
         if not items:
             return 0
-        before = await self._count()
+        ids = [i.update_id for i in items]
+        known = set(
+            (await self._conn.execute(select(inbox.c.update_id).where(inbox.c.update_id.in_(ids))))
+            .scalars()
+            .all()
+        )
         rows = [
             {
                 "update_id": i.update_id,
@@ -55,12 +60,10 @@ class SqlInboxRepository:
                 "received_at": now,
             }
             for i in items
+            if i.update_id not in known
         ]
         await insert_ignoring_duplicates(self._conn, inbox, rows, ["update_id"])
-        return await self._count() - before
-
-    async def _count(self) -> int:
-        return (await self._conn.execute(select(func.count()).select_from(inbox))).scalar_one()
+        return len(rows)
 
     async def pending(self, after_update_id: int, limit: int) -> list[InboxItem]:
         """Pending updates after ``after_update_id``, oldest first."""

@@ -107,11 +107,11 @@ def problems_from_validation(
             problems.append(ConfigProblem(key, "required but missing", f"add {location[-1]} = …"))
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(ConfigProblem(key, message, _fix_for(kind, message)))
+            problems.append(ConfigProblem(key, message, _fix_for(kind)))
     return problems
 
 
-def _fix_for(kind: str, message: str) -> str:
+def _fix_for(kind: str) -> str:
     if kind == "literal_error":
         return "use one of the values listed above"
     if kind in {"int_parsing", "int_type", "float_parsing", "float_type"}:
@@ -126,6 +126,4 @@ def _fix_for(kind: str, message: str) -> str:
         return "choose a value within the stated bounds"
     if kind == "string_pattern_mismatch":
         return "write the value in the form the pattern above describes"
-    if "fix:" in message:
-        return message.split("fix:", 1)[1].strip()
     return "correct the value as the message says"

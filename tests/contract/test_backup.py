@@ -13,7 +13,6 @@ from bot.config import load_config_file, places_from_config
 from civic.places import sync_places
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
-from tests.conftest import require_postgres
 from tests.helpers import SHIPPED_CONFIG
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -103,8 +102,3 @@ async def test_an_empty_database_cannot_be_backed_up(
 ) -> None:
     with pytest.raises(BackupError, match="empty"):
         await backup(empty_database, tmp_path / "copy.jsonl.gz")
-
-
-def test_postgres_probe_is_reported() -> None:
-    """Guards the skip logic itself: with no PostgreSQL this skips, with it, it passes."""
-    require_postgres()

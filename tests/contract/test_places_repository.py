@@ -48,16 +48,14 @@ async def test_the_shipped_places_are_loaded_back_as_they_were_synced(
 
 async def test_syncing_twice_changes_nothing(database: Database, shipped_places: Places) -> None:
     await sync_places(database.uow(), shipped_places, NOW)
+    async with database.uow(read_only=True) as uow:
+        after_first = await uow.places.load()
+
     second = await sync_places(database.uow(), shipped_places, NOW)
 
     assert set(second.retired.values()) == {0}
     async with database.uow(read_only=True) as uow:
-        assert await uow.places.load() == await _reloaded(database)
-
-
-async def _reloaded(database: Database) -> Places:
-    async with database.uow(read_only=True) as uow:
-        return await uow.places.load()
+        assert await uow.places.load() == after_first
 
 
 async def test_a_place_config_no_longer_lists_is_retired_not_deleted(

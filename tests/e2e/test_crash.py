@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from tests.e2e.conftest import BotProcess
-from tests.e2e.test_runtime import _command_in
+from tests.e2e.replies import command_named_in
 from tgemu.client import EmulatorClient, EmulatorUser
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ async def test_updates_queued_across_a_sigkill_are_each_answered(
 
     answered: Counter[str] = Counter()
     for texts in await asyncio.gather(*(_replies(user, 5.0) for user in users)):
-        answered.update(_command_in(text) for text in texts)
+        answered.update(command_named_in(text) for text in texts)
     expected = {f"/c{i}x{n}" for i in range(10) for n in range(20)}
 
     assert set(answered) == expected, f"missing: {sorted(expected - set(answered))[:10]}"
@@ -60,5 +60,5 @@ async def test_an_update_delivered_twice_is_handled_once(
     await user.send_text("/after")
 
     second = await user.next_message(timeout=10)
-    assert _command_in(first.text) == "/once"
-    assert _command_in(second.text) == "/after"
+    assert command_named_in(first.text) == "/once"
+    assert command_named_in(second.text) == "/after"

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_KEY, BotProcess
+from tests.e2e.replies import command_named_in
 from tgemu.client import EmulatorClient
 
 pytestmark = pytest.mark.e2e
@@ -52,14 +53,9 @@ async def test_fifty_users_are_answered_concurrently_each_in_order(
     elapsed = time.monotonic() - started
 
     for index, texts in enumerate(replies):
-        commands = [_command_in(text) for text in texts]
+        commands = [command_named_in(text) for text in texts]
         assert commands == [f"/c{index}x{n}" for n in range(20)], f"user {index} out of order"
     assert elapsed < 60
-
-
-def _command_in(reply: str) -> str:
-    """The command an unknown-command reply names (the first /word that is not /help)."""
-    return next(w.rstrip(".。") for w in reply.split() if w.startswith("/") and w != "/help")
 
 
 async def test_the_logs_never_contain_the_token_or_the_signing_key(
