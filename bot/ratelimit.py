@@ -69,12 +69,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import IntEnum
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from civic.outbox import Priority
 
 __all__ = [
     "GLOBAL_429_CHATS",
@@ -138,17 +139,6 @@ _SWEEP_FLOOR = 256
 """Buckets kept before the first sweep for idle ones."""
 _SWEEP_INTERVAL = 60.0
 """Seconds after which idle buckets are swept even if their number did not grow."""
-
-
-class Priority(IntEnum):
-    """Who waits for whom: a lower value is served first."""
-
-    REPLY = 0
-    """A direct answer to what a user just did: they are watching the chat."""
-    NOTIFICATION = 1
-    """A personal notification from the outbox (a report answered, a deadline)."""
-    BROADCAST = 2
-    """One of many identical messages (a consultation opens): may take minutes."""
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     true,
 )
 
@@ -146,4 +147,89 @@ inbox = Table(
     Column("processed_at", UTCDateTime, nullable=True),
     Column("error", Text, nullable=True),
     Index("ix_inbox_status_update_id", "status", "update_id"),
+)
+
+
+# --- chats (spec 01, Sending): every chat the bot has met, and whether it can reach it ---
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(16), nullable=False),
+    # The language Telegram reported for the user of a private chat, for texts
+    # sent to people who never chose one (/lang overrides it with residents).
+    Column("language_code", String(16), nullable=True),
+    # False after a 403 (blocked, deactivated, chat not found); true again when a
+    # ``my_chat_member`` update shows the user unblocked the bot.
+    Column("reachable", Boolean, nullable=False, server_default=true()),
+    Column("unreachable_since", UTCDateTime, nullable=True),
+    Column("unreachable_reason", Text, nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+
+# --- the outbox (spec 01, Sending): notifications and broadcasts, written before sending ---
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+"""An autoincrementing id: SQLite only autoincrements ``INTEGER PRIMARY KEY``."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False),
+    # bot.ratelimit.Priority: 1 notification, 2 broadcast (replies never wait here).
+    Column("priority", Integer, nullable=False),
+    # What to call: "text", "photo" or "document"; the arguments are in ``payload``.
+    Column("kind", String(16), nullable=False),
+    Column("payload", Text, nullable=False),
+    # Set by the code that enqueues (e.g. "broadcasts:12:chat:345"), so that doing
+    # the same thing twice (a redelivered update, a re-run job) queues one message.
+    Column("dedupe_key", String(160), nullable=True, unique=True),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # Not sent before this moment: a backoff after 5xx, Telegram's retry_after.
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_outbox_status_priority_id", "status", "priority", "id"),
+    Index("ix_outbox_chat_id_status", "chat_id", "status"),
+)
+
+
+# --- the scheduler (spec 01, Layout): work due at a moment, each item run once ---
+
+due_jobs = Table(
+    "due_jobs",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    # Which service runs it, e.g. "sessions.remind"; ``key`` makes scheduling idempotent.
+    Column("kind", String(48), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    # Past this moment the job is skipped instead of run late (quality bar R4).
+    Column("stale_after", UTCDateTime, nullable=True),
+    Column("payload", Text, nullable=False, server_default="{}"),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("kind", "key", name="uq_due_jobs_kind_key"),
+    Index("ix_due_jobs_status_due_at", "status", "due_at"),
+)
+
+
+# --- runtime status: what ``health`` reads from another process (spec 01, Run modes) ---
+
+runtime_status = Table(
+    "runtime_status",
+    metadata,
+    Column("name", String(48), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -7,8 +7,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.chats import SqlChatsRepository
 from storage.inbox import SqlInboxRepository
+from storage.outbox import SqlOutboxRepository
 from storage.places import SqlPlacesRepository
+from storage.runtime_status import SqlRuntimeStatusRepository
 
 
 class SqlUnitOfWork:
@@ -20,6 +23,9 @@ class SqlUnitOfWork:
 
     places: SqlPlacesRepository
     inbox: SqlInboxRepository
+    outbox: SqlOutboxRepository
+    chats: SqlChatsRepository
+    runtime_status: SqlRuntimeStatusRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -40,6 +46,9 @@ class SqlUnitOfWork:
         self._conn = conn  # the first statement begins the transaction (autobegin)
         self.places = SqlPlacesRepository(conn)
         self.inbox = SqlInboxRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
+        self.chats = SqlChatsRepository(conn)
+        self.runtime_status = SqlRuntimeStatusRepository(conn)
         return self
 
     async def __aexit__(

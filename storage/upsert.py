@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return insert(table)
 
@@ -24,7 +24,9 @@ async def insert_ignoring_duplicates(
 ) -> None:
     """Insert rows; rows whose keys already exist are left as they are (idempotent writes)."""
     if rows:
-        await conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
+        await conn.execute(
+            dialect_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows
+        )
 
 
 async def upsert(
@@ -33,7 +35,7 @@ async def upsert(
     """Insert rows, updating every non-key column of rows whose keys already exist."""
     if not rows:
         return
-    statement = _insert(conn, table)
+    statement = dialect_insert(conn, table)
     updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     if updates:
         await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)

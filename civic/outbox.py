@@ -1,0 +1,79 @@
+"""Messages the bot sends later: what services ask for, before anything is sent.
+
+Spec 01 ("Sending"): notifications and broadcasts go through a durable outbox
+written before sending, and one sender paces everything by :class:`Priority`.
+Services describe a message here; the storage package keeps it; the bot's
+sender delivers it. Nothing in this module talks to Telegram or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Priority(IntEnum):
+    """Who waits for whom when sending: a lower value is served first."""
+
+    REPLY = 0
+    """A direct answer to what a user just did: they are watching the chat."""
+    NOTIFICATION = 1
+    """A personal notification from the outbox (a report answered, a deadline)."""
+    BROADCAST = 2
+    """One of many identical messages (a consultation opens): may take minutes."""
+
+
+class MessageKind(StrEnum):
+    """Which Bot API method delivers an outbox row."""
+
+    TEXT = "text"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class DeliveryStatus(StrEnum):
+    """Where an outbox row stands."""
+
+    PENDING = "pending"
+    """Waiting to be sent (possibly not before a backoff or ``retry_after``)."""
+    SENT = "sent"
+    FAILED = "failed"
+    """Telegram refused it (400): sending it again would fail again."""
+    UNREACHABLE = "unreachable"
+    """The chat blocked the bot or no longer exists (403); not retried."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to one chat, as a service asks for it.
+
+    ``payload`` holds the Bot API arguments besides ``chat_id`` (``text``,
+    ``parse_mode``, ``reply_markup`` as a dict, ``photo`` as a file id, ...).
+    ``dedupe_key`` makes enqueueing idempotent: a redelivered update or a re-run
+    job that enqueues the same key again queues nothing (quality bar R5).
+    """
+
+    chat_id: int
+    payload: Mapping[str, Any]
+    kind: MessageKind = MessageKind.TEXT
+    priority: Priority = Priority.NOTIFICATION
+    dedupe_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.priority is Priority.REPLY:
+            raise ValueError("replies are sent directly, never through the outbox")
+        if self.dedupe_key is not None and not 0 < len(self.dedupe_key) <= 160:
+            raise ValueError("a dedupe key has 1 to 160 characters")
+
+
+def retry_delay_seconds(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Seconds to wait before the next try after ``attempts`` failed ones (5xx, network).
+
+    Exponential (2, 4, 8, ... s) and capped at five minutes, so a Telegram outage
+    costs few requests and delivery resumes within minutes of its end.
+    """
+    if attempts < 1:
+        return 0.0
+    return float(min(cap, base ** min(attempts, 32)))
