@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from telegram import Bot, Update
@@ -25,8 +25,10 @@ from telegram.ext import Application
 
 from bot.processing import sender_key
 from bot.ratelimit import retry_after_seconds
+from storage.chats import SeenChat
 from storage.database import Database
 from storage.inbox import InboxItem, InboxStatus
+from storage.runtime_status import LAST_GET_UPDATES
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,49 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+STATUS_EVERY_SECONDS = 15.0
+"""How often the poller records its last successful ``getUpdates`` for ``health``."""
+
+
+def seen_chat(update: Update) -> SeenChat | None:
+    """The chat an update comes from, as :mod:`storage.chats` records it."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    user = update.effective_user
+    language = user.language_code if user is not None and chat.type == "private" else None
+    return SeenChat(chat.id, chat.type, language)
+
+
+async def store_updates(
+    database: Database,
+    updates: Sequence[Update],
+    now: datetime,
+    *,
+    status: str | None = None,
+) -> None:
+    """Commit received updates to the inbox (and their chats) in one transaction.
+
+    Both ways of receiving, the poller and the webhook receiver, call this before
+    confirming an update to Telegram. ``status`` names a
+    :mod:`storage.runtime_status` value to set to ``now`` in the same commit.
+    """
+    items = [
+        InboxItem(u.update_id, sender_key(u), json.dumps(u.to_dict(), ensure_ascii=False))
+        for u in updates
+    ]
+    if not items and status is None:
+        return
+    chats = [chat for chat in map(seen_chat, updates) if chat is not None]
+    async with database.uow() as uow:
+        if items:
+            await uow.inbox.add(items, now)
+            await uow.chats.seen(chats, now)
+        if status is not None:
+            await uow.runtime_status.put(status, now.isoformat(), now)
+        await uow.commit()
 
 
 class IntakeHealth:
@@ -65,6 +110,7 @@ class Poller:
         self._clock = clock
         self.health = health or IntakeHealth()
         self._stopping = asyncio.Event()
+        self._published_at: datetime | None = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -102,20 +148,23 @@ class Poller:
                 continue
             backoff = 1.0
             self.health.last_get_updates = self._clock()
+            await self._store(updates)
             if not updates:
                 continue
-            await self._store(updates)
             offset = updates[-1].update_id + 1  # confirmed by the next call, after the commit
             self._wake_feeder()
 
     async def _store(self, updates: tuple[Update, ...]) -> None:
-        items = [
-            InboxItem(u.update_id, sender_key(u), json.dumps(u.to_dict(), ensure_ascii=False))
-            for u in updates
-        ]
-        async with self._database.uow() as uow:
-            await uow.inbox.add(items, self._clock())
-            await uow.commit()
+        now = self._clock()
+        publish = (
+            self._published_at is None
+            or (now - self._published_at).total_seconds() >= STATUS_EVERY_SECONDS
+        )
+        await store_updates(
+            self._database, updates, now, status=LAST_GET_UPDATES if publish else None
+        )
+        if publish:
+            self._published_at = now
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
