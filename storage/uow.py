@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.chats import SqlChatsRepository
+from storage.due_jobs import SqlDueJobsRepository
 from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
 from storage.places import SqlPlacesRepository
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     chats: SqlChatsRepository
     runtime_status: SqlRuntimeStatusRepository
+    due_jobs: SqlDueJobsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.chats = SqlChatsRepository(conn)
         self.runtime_status = SqlRuntimeStatusRepository(conn)
+        self.due_jobs = SqlDueJobsRepository(conn)
         return self
 
     async def __aexit__(
