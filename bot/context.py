@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Catalogs, Locale, Translator, resolve_locale
+from bot.sender import OutboxSender
 from storage.database import Database
 
 SERVICES_KEY = "xieshang.services"
@@ -27,6 +28,16 @@ class Services:
     settings: Settings
     database: Database
     catalogs: Catalogs
+    sender: OutboxSender
+    """Wake it after queueing outbox rows, so they go out at once."""
+
+
+def services_of(application: Application) -> Services:  # type: ignore[type-arg]
+    """The services the composition root installed on ``application``."""
+    services = application.bot_data[SERVICES_KEY]
+    if not isinstance(services, Services):
+        raise RuntimeError("the composition root did not install the services")
+    return services
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -51,10 +62,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
-        services = self.bot_data[SERVICES_KEY]
-        if not isinstance(services, Services):
-            raise RuntimeError("the composition root did not install the services")
-        return services
+        return services_of(self.application)
 
     @property
     def locale(self) -> Locale:

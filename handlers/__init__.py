@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common
+from handlers import common, outbox
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every capability's handlers, in one place."""
+    outbox.register(application)
     common.register(application)

@@ -10,7 +10,7 @@ twice, never lose it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,8 +71,19 @@ class SqlOutboxRepository:
         if unkeyed:
             await self._conn.execute(outbox.insert(), unkeyed)
 
-    async def due(self, now: datetime, limit: int, *, after_id: int = 0) -> list[OutboxRow]:
-        """Pending rows that may be sent now: higher priority first, then oldest first."""
+    async def due(
+        self, now: datetime, limit: int, *, exclude_chats: Collection[int] = ()
+    ) -> list[OutboxRow]:
+        """Pending rows that may be sent now: higher priority first, then oldest first.
+
+        ``exclude_chats`` leaves out chats that already have a row being sent.
+        """
+        conditions = [
+            outbox.c.status == DeliveryStatus.PENDING.value,
+            outbox.c.not_before <= now,
+        ]
+        if exclude_chats:
+            conditions.append(outbox.c.chat_id.not_in(list(exclude_chats)))
         result = await self._conn.execute(
             select(
                 outbox.c.id,
@@ -82,11 +93,7 @@ class SqlOutboxRepository:
                 outbox.c.payload,
                 outbox.c.attempts,
             )
-            .where(
-                outbox.c.status == DeliveryStatus.PENDING.value,
-                outbox.c.not_before <= now,
-                outbox.c.id > after_id,
-            )
+            .where(*conditions)
             .order_by(outbox.c.priority, outbox.c.id)
             .limit(limit)
         )
@@ -120,12 +127,19 @@ class SqlOutboxRepository:
         """Telegram refused the row itself (400): keep why, do not retry."""
         await self._finish(row_id, DeliveryStatus.FAILED, now, error)
 
-    async def retry_later(self, row_id: int, not_before: datetime, error: str) -> None:
-        """Keep the row pending, not before ``not_before`` (429, 5xx, network errors)."""
+    async def retry_later(
+        self, row_id: int, not_before: datetime, error: str, *, count_attempt: bool = True
+    ) -> None:
+        """Keep the row pending, not before ``not_before`` (429, 5xx, network errors).
+
+        A 429 is not the row's fault: it passes ``count_attempt=False`` so that
+        waiting out flood limits never brings a row closer to being given up.
+        """
+        attempts = outbox.c.attempts + 1 if count_attempt else outbox.c.attempts
         await self._conn.execute(
             update(outbox)
             .where(outbox.c.id == row_id, outbox.c.status == DeliveryStatus.PENDING.value)
-            .values(not_before=not_before, error=error[:2000], attempts=outbox.c.attempts + 1)
+            .values(not_before=not_before, error=error[:2000], attempts=attempts)
         )
 
     async def mark_chat_unreachable(self, chat_id: int, now: datetime, error: str) -> int:
