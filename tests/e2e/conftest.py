@@ -8,6 +8,7 @@ database kind are shared by the whole session (starting them is the slow part).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -20,8 +21,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import POSTGRES_URL, require_postgres
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SHIPPED_CONFIG
 from tgemu.client import EmulatorClient
+
+LIMIT_SCALE = 10
+"""The bot's ``[sending]`` limits and the emulator's flood limits (when a test turns them
+on) are both this many times Telegram's, so that tests of pacing take seconds."""
 
 BOT_TOKEN = f"{6_000_000_000 + secrets.randbelow(1_000_000)}:{secrets.token_urlsafe(30)}"
 SIGNING_KEY = secrets.token_urlsafe(32)
@@ -72,6 +77,28 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def scaled_config(directory: Path, scale: float = LIMIT_SCALE) -> Path:
+    """A copy of the shipped config whose ``[sending]`` limits are ``scale`` times higher."""
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    for key in (
+        "global_per_second",
+        "per_chat_per_second",
+        "per_chat_burst",
+        "per_group_per_minute",
+    ):
+        text, found = re.subn(
+            rf"^({key}\s*=\s*)(\d+)",
+            lambda m: f"{m.group(1)}{int(m.group(2)) * scale:g}",
+            text,
+            count=1,
+            flags=re.MULTILINE,
+        )
+        assert found == 1, f"config.toml has no {key} to scale"
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -130,6 +157,7 @@ def bot(
         "TELEGRAM_API_URL": emulator_url,
         "XIESHANG_SIGNING_KEY": SIGNING_KEY,
         "XIESHANG_DATA_DIR": str(data),
+        "XIESHANG_CONFIG": str(scaled_config(data)),
         "XIESHANG_DATABASE_URL": (
             POSTGRES_URL
             if request.param == "postgresql"
