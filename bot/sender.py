@@ -83,6 +83,7 @@ class OutboxSender:
         window: int = 64,
         poll_seconds: float = 1.0,
         stuck_after_seconds: float = 600.0,
+        backoff: Callable[[int], float] = retry_delay_seconds,
     ) -> None:
         self._bot = bot
         self._database = database
@@ -90,6 +91,7 @@ class OutboxSender:
         self.window = window
         self._poll_seconds = poll_seconds
         self._stuck_after = stuck_after_seconds
+        self._backoff = backoff
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -189,14 +191,14 @@ class OutboxSender:
             if attempts >= MAX_ATTEMPTS:
                 await self._fail(row, reason)
             else:
-                delay = timedelta(seconds=retry_delay_seconds(attempts))
+                delay = timedelta(seconds=self._backoff(attempts))
                 await self._retry(row, delay, reason)
         except asyncio.CancelledError:
             raise  # shutting down: the row stays pending
         except Exception as error:
             log.exception("sending outbox row %d failed unexpectedly", row.id)
             await self._retry(
-                row, timedelta(seconds=retry_delay_seconds(row.attempts + 1)), repr(error)
+                row, timedelta(seconds=self._backoff(row.attempts + 1)), repr(error)
             )
         else:
             async with self._database.uow() as uow:
