@@ -6,6 +6,7 @@ import os
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.callbacks import CallbackCodec
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import Catalogs
@@ -13,6 +14,7 @@ from bot.intake import utc_now
 from bot.processing import PerUserOrderedProcessor
 from bot.ratelimit import PriorityRateLimiter
 from bot.sender import OutboxSender
+from civic.flood import FloodControl
 from handlers import register_all
 from storage.database import Database
 
@@ -23,9 +25,12 @@ def build_application(
     *,
     token: str,
     api_url: str,
+    signing_key: str | None = None,
     catalogs: Catalogs | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """An Application wired with our processor, context type, services and handlers.
+
+    ``signing_key`` overrides ``XIESHANG_SIGNING_KEY`` (local mode generates one).
 
     There is no PTB ``Updater``: our poller (or webhook) writes updates to the
     inbox first (:mod:`bot.intake`).
@@ -54,8 +59,19 @@ def build_application(
         .build()
     )
     sender = OutboxSender(application.bot, database, clock=utc_now)
+    key = signing_key or (
+        settings.secrets.signing_key.get_secret_value() if settings.secrets.signing_key else None
+    )
+    if key is None:
+        raise ValueError("no signing key: load_settings requires one unless in local mode")
+    flood = settings.config.flood
     application.bot_data[SERVICES_KEY] = Services(
-        settings, database, catalogs or Catalogs.load(), sender
+        settings,
+        database,
+        catalogs or Catalogs.load(),
+        sender,
+        CallbackCodec(key.encode()),
+        FloodControl(flood.messages, flood.per_seconds),
     )
     register_all(application)
     return application

@@ -13,9 +13,11 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.callbacks import CallbackCodec, Decoded
 from bot.config import Settings
 from bot.i18n import Catalogs, Locale, Translator, resolve_locale
 from bot.sender import OutboxSender
+from civic.flood import FloodControl
 from storage.database import Database
 
 SERVICES_KEY = "xieshang.services"
@@ -30,6 +32,10 @@ class Services:
     catalogs: Catalogs
     sender: OutboxSender
     """Wake it after queueing outbox rows, so they go out at once."""
+    buttons: CallbackCodec
+    """Signs the callback data of every button the bot sends, and verifies presses."""
+    flood: FloodControl
+    """Per-user flood control (``[flood]``), checked by :mod:`handlers.guards`."""
 
 
 def services_of(application: Application) -> Services:  # type: ignore[type-arg]
@@ -52,6 +58,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._locale: Locale | None = None
         self._language_code: str | None = None
+        self.button: Decoded | None = None
+        """The verified callback data of this update's button press, if any."""
 
     @classmethod
     def from_update(cls, update: object, application: Application) -> BotContext:  # type: ignore[type-arg]

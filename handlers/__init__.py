@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common, outbox
+from handlers import common, guards, outbox
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every capability's handlers, in one place."""
+    guards.register(application)
     outbox.register(application)
     common.register(application)
+    # Catch-alls last: in a group only the first matching handler runs.
+    common.register_fallbacks(application)
+    guards.register_fallbacks(application)

@@ -23,6 +23,13 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Add this module's handlers; the catch-all goes last, in its own group."""
     application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(MessageHandler(filters.COMMAND, unknown_command), group=100)
+
+
+def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+    """The unknown-command answer, registered after every capability's commands.
+
+    It shares group 0 with them, where only the first matching handler runs, so a
+    known command is never also answered as unknown.
+    """
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))

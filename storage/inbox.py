@@ -25,6 +25,8 @@ class InboxStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    REFUSED = "refused"
+    """Not handled on purpose (flood control): kept, with the reason in ``error``."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +80,25 @@ class SqlInboxRepository:
     async def mark(
         self, update_id: int, status: InboxStatus, now: datetime, error: str | None = None
     ) -> None:
-        """Record the outcome of processing one update."""
+        """Record the outcome of processing one update.
+
+        Only a pending row changes: an update a guard already marked refused keeps
+        that status when its processing ends.
+        """
         await self._conn.execute(
             update(inbox)
-            .where(inbox.c.update_id == update_id)
+            .where(inbox.c.update_id == update_id, inbox.c.status == InboxStatus.PENDING.value)
             .values(
                 status=status.value, processed_at=now, error=error, attempts=inbox.c.attempts + 1
             )
         )
+
+    async def last_update_id(self) -> int:
+        """The highest ``update_id`` ever stored (0 for an empty inbox)."""
+        highest: int | None = (
+            await self._conn.execute(select(func.max(inbox.c.update_id)))
+        ).scalar_one()
+        return highest or 0
 
     async def backlog(self) -> int:
         """How many updates wait to be processed (for ``health``)."""

@@ -349,10 +349,17 @@ class EmulatorUser:
         callback_data: str | None = None,
         text: str | None = None,
         chat_id: int | None = None,
+        forge: bool = False,
     ) -> CallbackPress:
-        """Press an inline button of ``message`` by its callback_data or its label."""
+        """Press an inline button of ``message`` by its callback_data or its label.
+
+        ``forge=True`` sends ``callback_data`` even if no button of the message
+        carries it, as a modified client or a replayed request would.
+        """
         message_id = message if isinstance(message, int) else message.message_id
         body: JSON = {"message_id": message_id}
+        if forge:
+            body["forge"] = True
         if callback_data is not None:
             body["callback_data"] = callback_data
         elif text is not None:

@@ -377,6 +377,9 @@ class ControlApi:
                 texts = [b.get("text") for b in buttons]
                 raise ControlError(400, f"no callback button {text!r} in the keyboard: {texts}")
             data = str(match[0]["callback_data"])
+        elif p.get_bool("forge"):
+            if not 1 <= len(data.encode("utf-8")) <= 64:
+                raise ControlError(400, "forged callback_data must be 1-64 bytes, as Telegram's")
         elif data not in available:
             raise ControlError(
                 400, f"callback_data {data!r} is not in the message's current keyboard: {available}"

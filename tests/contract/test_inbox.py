@@ -53,3 +53,14 @@ async def test_a_failed_update_keeps_its_error(database: Database) -> None:
     async with database.uow(read_only=True) as uow:
         assert await uow.inbox.counts() == {"failed": 1}
         assert await uow.inbox.pending(0, 10) == []
+
+
+async def test_a_refused_update_keeps_its_status_when_processing_ends(database: Database) -> None:
+    async with database.uow() as uow:
+        await uow.inbox.add([item(9)], NOW)
+        await uow.inbox.mark(9, InboxStatus.REFUSED, NOW, error="flood control")
+        await uow.inbox.mark(9, InboxStatus.DONE, NOW)
+        await uow.commit()
+
+    async with database.uow(read_only=True) as uow:
+        assert await uow.inbox.counts() == {"refused": 1}

@@ -23,6 +23,8 @@ async def test_help_is_answered_in_the_users_language(emulator: EmulatorClient) 
 
     assert "协商" in (await wang.next_message(timeout=10)).text
     assert "xieshang" in (await ann.next_message(timeout=10)).text
+    with pytest.raises(TimeoutError):  # a known command is not also answered as unknown
+        await ann.next_message(timeout=1)
 
 
 async def test_an_unknown_command_names_the_command_and_points_at_help(

@@ -102,10 +102,16 @@ async def test_an_inline_button_press_is_answered_and_the_edit_removes_the_keybo
         with pytest.raises(EmulatorError) as refused:
             await user.press(msg, callback_data="maybe")
         assert refused.value.status == 400
+        with pytest.raises(EmulatorError) as too_long:
+            await user.press(msg, callback_data="x" * 65, forge=True)
+        assert too_long.value.status == 400
         press = await user.press(msg, text="是")
         answer = await press.answer(timeout=5)
         edited = await user.wait_for_edit(msg, timeout=5)
-    assert seen_data == ["yes"]
+        # The keyboard is gone, yet a modified client can still send data.
+        forged = await user.press(msg, callback_data="maybe", forge=True)
+        await forged.answer(timeout=5)
+    assert seen_data == ["yes", "maybe"]
     assert answer.text == "已记录"
     assert answer.show_alert is True
     assert edited.text == "你选了 yes"
