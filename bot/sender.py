@@ -197,9 +197,7 @@ class OutboxSender:
             raise  # shutting down: the row stays pending
         except Exception as error:
             log.exception("sending outbox row %d failed unexpectedly", row.id)
-            await self._retry(
-                row, timedelta(seconds=self._backoff(row.attempts + 1)), repr(error)
-            )
+            await self._retry(row, timedelta(seconds=self._backoff(row.attempts + 1)), repr(error))
         else:
             async with self._database.uow() as uow:
                 await uow.outbox.mark_sent(row.id, self._clock(), message.message_id)
