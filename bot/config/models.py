@@ -99,6 +99,8 @@ class TelegramSection(Section):
     webhook_port: int = Field(8443, ge=1, le=65535)
     local_emulator_port: int = Field(8081, ge=0, le=65535)
     """Where local mode serves the emulator (0 picks a free port)."""
+    webhook_max_connections: int = Field(40, ge=1, le=100)
+    """How many webhook requests Telegram may have open at once (Bot API: 1-100, default 40)."""
 
 
 class SendingSection(Section):
@@ -108,6 +110,8 @@ class SendingSection(Section):
     per_chat_per_second: float = Field(1.0, gt=0, le=30)
     per_chat_burst: int = Field(3, ge=1, le=30)
     per_group_per_minute: int = Field(20, ge=1, le=600)
+    stuck_after_seconds: int = Field(600, ge=30, le=7 * 86400)
+    """``health`` calls the outbox stuck when its oldest pending row waited longer than this."""
 
 
 class FloodSection(Section):

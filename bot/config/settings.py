@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -38,6 +39,7 @@ SECRET_KEY_NAMES = {
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 """Telegram accepts 1-256 characters of ``A-Z a-z 0-9 _ -`` as a webhook secret token."""
+OFFICIAL_API_URL = "https://api.telegram.org"
 DATABASE_SCHEMES = {
     "sqlite+aiosqlite": "sqlite+aiosqlite",
     "sqlite": "sqlite+aiosqlite",
@@ -104,13 +106,14 @@ def load_settings(
         signing_key=_secret(env, "XIESHANG_SIGNING_KEY"),
     )
     webhook_url = env.get("XIESHANG_WEBHOOK_URL") or None
-    mode = _run_mode(secrets, webhook_url, problems)
+    api_url = (env.get("TELEGRAM_API_URL") or config.telegram.api_url).rstrip("/")
+    mode = _run_mode(secrets, webhook_url, api_url, problems)
     return_settings = Settings(
         config=config,
         config_path=config_path,
         data_dir=data_dir,
         database_url=database_url,
-        api_url=(env.get("TELEGRAM_API_URL") or config.telegram.api_url).rstrip("/"),
+        api_url=api_url,
         webhook_url=webhook_url,
         mode=mode,
         secrets=secrets,
@@ -176,7 +179,9 @@ def _secret(env: Mapping[str, str], name: str) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
-def _run_mode(secrets: Secrets, webhook_url: str | None, problems: list[ConfigProblem]) -> RunMode:
+def _run_mode(
+    secrets: Secrets, webhook_url: str | None, api_url: str, problems: list[ConfigProblem]
+) -> RunMode:
     token = secrets.bot_token.get_secret_value() if secrets.bot_token else None
     if token is not None and not TOKEN_PATTERN.fullmatch(token):
         problems.append(
@@ -193,6 +198,15 @@ def _run_mode(secrets: Secrets, webhook_url: str | None, problems: list[ConfigPr
                 "XIESHANG_WEBHOOK_SECRET",
                 "Telegram refuses this secret",
                 "use 1-256 characters of A-Z, a-z, 0-9, '_' and '-'",
+            )
+        )
+    if token is not None and secrets.signing_key is None:
+        problems.append(
+            ConfigProblem(
+                "XIESHANG_SIGNING_KEY",
+                "required when TELEGRAM_BOT_TOKEN is set",
+                "set it to a long random string, and keep it: buttons already "
+                "sent stop working when it changes",
             )
         )
     if webhook_url:
@@ -213,27 +227,39 @@ def _run_mode(secrets: Secrets, webhook_url: str | None, problems: list[ConfigPr
                     "set the token @BotFather gave you, or unset XIESHANG_WEBHOOK_URL",
                 )
             )
-        if not webhook_url.startswith("https://"):
-            problems.append(
-                ConfigProblem(
-                    "XIESHANG_WEBHOOK_URL",
-                    "Telegram delivers webhooks over HTTPS only",
-                    "use an https:// address that reaches this bot",
-                )
-            )
+        problem = _webhook_url_problem(webhook_url, api_url)
+        if problem is not None:
+            problems.append(problem)
         return RunMode.WEBHOOK
     if token is not None:
-        if secrets.signing_key is None:
-            problems.append(
-                ConfigProblem(
-                    "XIESHANG_SIGNING_KEY",
-                    "required when TELEGRAM_BOT_TOKEN is set",
-                    "set it to a long random string, and keep it: buttons already "
-                    "sent stop working when it changes",
-                )
-            )
         return RunMode.POLLING
     return RunMode.LOCAL
+
+
+def _webhook_url_problem(url: str, api_url: str) -> ConfigProblem | None:
+    """What is wrong with a webhook URL, if anything.
+
+    Telegram posts to ``https://`` only; a self-hosted Bot API server (``--local``)
+    and the emulator also post to ``http://``, which a server on the same host and
+    the tests rely on.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname and api_url != OFFICIAL_API_URL:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        return ConfigProblem(
+            "XIESHANG_WEBHOOK_URL",
+            "Telegram delivers webhooks over HTTPS only",
+            "use an https:// address that reaches this bot (http:// works only with "
+            "another Bot API server named by TELEGRAM_API_URL)",
+        )
+    return ConfigProblem(
+        "XIESHANG_WEBHOOK_URL",
+        "not an http(s) address",
+        "use an address such as https://bot.example.org/telegram",
+    )
 
 
 def _normalise_database_url(url: str, key: str, problems: list[ConfigProblem]) -> str:

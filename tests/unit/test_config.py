@@ -226,7 +226,11 @@ def test_a_token_and_signing_key_mean_polling() -> None:
 
 
 def test_a_webhook_without_its_secret_is_refused() -> None:
-    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "XIESHANG_WEBHOOK_URL": "https://bot.example.org/hook"}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "XIESHANG_SIGNING_KEY": "k" * 32,
+        "XIESHANG_WEBHOOK_URL": "https://bot.example.org/hook",
+    }
 
     with pytest.raises(ConfigError) as caught:
         load_settings(SHIPPED_CONFIG, env)
@@ -243,6 +247,62 @@ def test_webhook_wins_over_polling() -> None:
     }
 
     assert load_settings(SHIPPED_CONFIG, env).mode is RunMode.WEBHOOK
+
+
+def test_a_webhook_needs_the_signing_key_too() -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "XIESHANG_WEBHOOK_URL": "https://bot.example.org/hook",
+        "XIESHANG_WEBHOOK_SECRET": "s3cret-value",
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(SHIPPED_CONFIG, env)
+
+    assert [p.key for p in caught.value.problems] == ["XIESHANG_SIGNING_KEY"]
+
+
+WEBHOOK_ENV = {
+    "TELEGRAM_BOT_TOKEN": TOKEN,
+    "XIESHANG_WEBHOOK_SECRET": "s3cret-value",
+    "XIESHANG_SIGNING_KEY": "k" * 32,
+}
+
+
+def test_an_http_webhook_is_refused_with_telegrams_own_server() -> None:
+    env = {**WEBHOOK_ENV, "XIESHANG_WEBHOOK_URL": "http://bot.example.org/hook"}
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(SHIPPED_CONFIG, env)
+
+    assert [p.key for p in caught.value.problems] == ["XIESHANG_WEBHOOK_URL"]
+    assert "https://" in caught.value.problems[0].fix
+
+
+def test_an_http_webhook_is_accepted_with_another_bot_api_server() -> None:
+    env = {
+        **WEBHOOK_ENV,
+        "XIESHANG_WEBHOOK_URL": "http://127.0.0.1:8443/telegram",
+        "TELEGRAM_API_URL": "http://127.0.0.1:8081",
+    }
+
+    settings = load_settings(SHIPPED_CONFIG, env)
+
+    assert settings.mode is RunMode.WEBHOOK
+    assert settings.webhook_url == "http://127.0.0.1:8443/telegram"
+
+
+def test_a_webhook_url_that_is_not_http_is_refused() -> None:
+    env = {
+        **WEBHOOK_ENV,
+        "XIESHANG_WEBHOOK_URL": "bot.example.org/hook",
+        "TELEGRAM_API_URL": "http://127.0.0.1:8081",
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(SHIPPED_CONFIG, env)
+
+    assert [p.key for p in caught.value.problems] == ["XIESHANG_WEBHOOK_URL"]
 
 
 def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
