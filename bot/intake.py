@@ -7,6 +7,9 @@ application, whose :class:`~bot.processing.PerUserOrderedProcessor` runs them;
 when an update's handlers finish, its row is marked done. After a crash, rows
 still pending are fed again at start-up, and a redelivered update is ignored by
 its ``update_id`` (spec 01, Storage; quality bars R1 and R5).
+
+In webhook mode :class:`bot.webhook.WebhookIntake` takes the poller's place: both
+are an :class:`Intake`, and both commit through :func:`store_updates`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -41,6 +46,8 @@ def utc_now() -> datetime:
 
 STATUS_EVERY_SECONDS = 15.0
 """How often the poller records its last successful ``getUpdates`` for ``health``."""
+LONG_POLL_SECONDS = 30
+"""``getUpdates``' long-poll timeout; ``health`` allows twice this between successful calls."""
 
 
 def seen_chat(update: Update) -> SeenChat | None:
@@ -82,6 +89,16 @@ async def store_updates(
         await uow.commit()
 
 
+class Intake(Protocol):
+    """A way of receiving updates into the inbox: the poller, or the webhook receiver."""
+
+    async def run(self) -> None:
+        """Receive until :meth:`stop`; raise only when receiving cannot go on."""
+
+    async def stop(self) -> None:
+        """Stop receiving; return once nothing more will be stored."""
+
+
 class IntakeHealth:
     """What ``health`` reports about receiving updates."""
 
@@ -99,7 +116,7 @@ class Poller:
         database: Database,
         wake_feeder: Callable[[], None],
         *,
-        poll_timeout: int = 30,
+        poll_timeout: int = LONG_POLL_SECONDS,
         clock: Clock = utc_now,
         health: IntakeHealth | None = None,
     ) -> None:
@@ -171,12 +188,51 @@ class Poller:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
+class PollingIntake:
+    """The :class:`Poller` as an :class:`Intake` (polling and local mode)."""
+
+    def __init__(self, bot: Bot, poller: Poller) -> None:
+        self._bot = bot
+        self.poller = poller
+
+    async def run(self) -> None:
+        await self._leave_webhook_mode()
+        await self.poller.run()
+
+    async def stop(self) -> None:
+        """The poll in flight is abandoned by the runner; its batch is not confirmed yet."""
+        self.poller.stop()
+
+    async def _leave_webhook_mode(self) -> None:
+        """Delete a webhook left from webhook mode, else every ``getUpdates`` answers 409.
+
+        The settings chose polling (no ``XIESHANG_WEBHOOK_URL``), so the operator
+        switched modes; pending updates stay with Telegram and are polled next.
+        """
+        bot = self._bot
+        try:
+            info = await bot.get_webhook_info()
+        except TelegramError as error:
+            log.warning("could not read the webhook info (%s); polling anyway", error)
+            return
+        if info.url:
+            log.warning("a webhook was set; deleting it to poll (pending updates are kept)")
+            await bot.delete_webhook(drop_pending_updates=False)
+
+
 class InboxFeeder:
     """Hands pending inbox rows to the application, oldest first, and records each outcome.
 
     At most ``window`` updates are handed over and unfinished at once, so a
     backlog after downtime is read from the database in slices rather than all
     into memory.
+
+    Rows are read after a watermark (the highest ``update_id`` fed). A webhook
+    receiver with several connections can commit a lower ``update_id`` after a
+    higher one (Telegram keeps each chat's order, not the order across chats);
+    :meth:`wake` with the stored ids moves the next read back below the watermark,
+    and ids already handed over are skipped, so such an update is neither left
+    behind until the next start nor run twice.
     """
 
     def __init__(
@@ -196,9 +252,22 @@ class InboxFeeder:
         self._outstanding: set[int] = set()
         self._room = asyncio.Condition()
         self._last_fed = 0
+        self._rescan_after: int | None = None
+        self._handed: OrderedDict[int, None] = OrderedDict()
+        """Recently handed-over ids: a re-read can see a row whose done mark is not
+        committed yet, after it left ``_outstanding``."""
 
-    def wake(self) -> None:
+    def wake(self, stored: Iterable[int] = ()) -> None:
+        """New rows are in the inbox; ``stored`` names them when they may be out of order."""
+        low = min(stored, default=None)
+        if low is not None and low <= self._last_fed:
+            self._rescan(after=low - 1)
         self._wake.set()
+
+    def _rescan(self, *, after: int) -> None:
+        """Make the next read start after ``after`` even if that is below the watermark."""
+        if self._rescan_after is None or after < self._rescan_after:
+            self._rescan_after = after
 
     def stop(self) -> None:
         self._stopping.set()
@@ -229,15 +298,34 @@ class InboxFeeder:
                     lambda: len(self._outstanding) < self._window or self._stopping.is_set()
                 )
             return 0
+        after, limit = self._last_fed, room
+        if self._rescan_after is not None:
+            # Below the watermark, rows handed over but not done are pending too: read past them.
+            after, limit = min(after, self._rescan_after), room + len(self._outstanding)
+            self._rescan_after = None
         async with self._database.uow(read_only=True) as uow:
-            items = await uow.inbox.pending(self._last_fed, room)
+            items = await uow.inbox.pending(after, limit)
         bot = self._application.bot
+        fed = 0
         for item in items:
+            if item.update_id in self._outstanding or item.update_id in self._handed:
+                continue
+            if fed == room:
+                if item.update_id <= self._last_fed:  # come back for the rest below the mark
+                    self._rescan(after=item.update_id - 1)
+                break
             update = Update.de_json(json.loads(item.payload), bot)
             self._outstanding.add(item.update_id)
+            self._remember(item.update_id)
             self._last_fed = max(self._last_fed, item.update_id)
             await self._application.update_queue.put(update)
-        return len(items)
+            fed += 1
+        return fed
+
+    def _remember(self, update_id: int) -> None:
+        self._handed[update_id] = None
+        while len(self._handed) > 4 * self._window:
+            self._handed.popitem(last=False)
 
     async def on_done(self, update: object, error: BaseException | None) -> None:
         """Record that an update's handlers finished (called by the update processor)."""
