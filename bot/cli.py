@@ -12,12 +12,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import runner
 from bot.config import ConfigError, Settings, load_settings, places_from_config
+from bot.health import print_health
 from bot.i18n import Catalogs, Translator, resolve_locale
 from bot.logs import REDACTION, configure_logging
+from bot.notices import MAX_NOTICE_CHARACTERS, NoticeTooLong, queue_notice
 from bot.startup import prepare_database
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("check-config", help="check config.toml and the environment, then exit")
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    commands.add_parser(
+        "health", help="report the database, backlogs and intake; exit 0 healthy, 1 unhealthy"
+    )
     backup_parser = commands.add_parser("backup", help="write a consistent copy of the database")
     backup_parser.add_argument("path", type=Path)
     restore_parser = commands.add_parser("restore", help="put a backup back into the database")
@@ -52,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore_parser.add_argument(
         "--force", action="store_true", help="replace the contents of a database that is not empty"
     )
+    notice_parser = commands.add_parser(
+        "notice", help="send a notice to every chat that can be reached (through the outbox)"
+    )
+    notice_parser.add_argument("text", help="the notice; sent once per chat, however often run")
     return parser
 
 
@@ -86,9 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return asyncio.run(_run_async(command, args, settings, t))
-    except runner.WebhookModeNotBuilt:
-        print(t("cli.run.webhook_not_yet"), file=sys.stderr)
-        return EXIT_FAILED
     except RestoreRefused:
         print(t("cli.restore.refused_not_empty"), file=sys.stderr)
         return EXIT_FAILED
@@ -102,6 +109,8 @@ async def _run_async(
 ) -> int:
     if command == "run":
         return await runner.run(settings, t)
+    if command == "health":
+        return await print_health(settings, t)
     if command == "migrate":
         prepared = await prepare_database(settings)
         await prepared.database.dispose()
@@ -109,6 +118,8 @@ async def _run_async(
         return 0
     database = Database(settings.database_url)
     try:
+        if command == "notice":
+            return await _queue_notice(database, args.text, t)
         if command == "backup":
             summary = await backup(database, args.path)
             print(t("cli.backup.done", path=summary.path, rows=summary.rows))
@@ -117,6 +128,16 @@ async def _run_async(
             print(t("cli.restore.done", path=summary.path, rows=summary.rows))
     finally:
         await database.dispose()
+    return 0
+
+
+async def _queue_notice(database: Database, text: str, t: Translator) -> int:
+    try:
+        count = await queue_notice(database, Catalogs.load(), text, datetime.now(UTC))
+    except NoticeTooLong:
+        print(t("cli.notice.bad_length", limit=MAX_NOTICE_CHARACTERS), file=sys.stderr)
+        return EXIT_FAILED
+    print(t("cli.notice.queued", count=count) if count else t("cli.notice.nobody"))
     return 0
 
 

@@ -1,8 +1,11 @@
-"""Run modes: polling, and local mode on the built-in emulator (spec 01, Run modes).
+"""Run modes: webhook, polling, and local mode on the built-in emulator (spec 01, Run modes).
 
 Precedence is webhook > polling > local, decided by :func:`bot.config.load_settings`.
-SIGTERM and SIGINT stop gracefully: the poller stops fetching, handed-over
-updates finish (or stay pending in the inbox), then the application shuts down.
+Every mode is :func:`serve` with another :class:`~bot.intake.Intake`: the poller,
+or the webhook receiver (:mod:`bot.webhook`). SIGTERM and SIGINT stop gracefully:
+the intake stops receiving (the webhook stops listening; what it did not answer
+200, Telegram retries), handed-over updates finish (or stay pending in the
+inbox), then the application shuts down.
 """
 
 from __future__ import annotations
@@ -11,16 +14,23 @@ import asyncio
 import logging
 import secrets
 import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+
+from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import RunMode, Settings
+from bot.context import services_of
 from bot.i18n import Translator
-from bot.intake import InboxFeeder, Poller
+from bot.intake import InboxFeeder, Intake, Poller, PollingIntake
 from bot.logs import REDACTION
 from bot.processing import PerUserOrderedProcessor
 from bot.startup import prepare_database
+from bot.webhook import webhook_intake
 from storage.database import Database
+from storage.runtime_status import RUN_MODE
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +38,15 @@ DRAIN_SECONDS = 10.0
 LOCAL_BOT_USERNAME = "xieshang_local_bot"
 
 
-class WebhookModeNotBuilt(Exception):
-    """Webhook mode needs the runtime's webhook receiver, not built yet."""
+MakeIntake = Callable[[Application, InboxFeeder], Intake]  # type: ignore[type-arg]
+"""Builds a run mode's intake for the application it feeds."""
+
+
+def polling(database: Database) -> MakeIntake:
+    """Polling and local mode: ``getUpdates`` in a loop."""
+    return lambda application, feeder: PollingIntake(
+        application.bot, Poller(application.bot, database, feeder.wake)
+    )
 
 
 def local_secret(data_dir: Path, name: str, make: str) -> str:
@@ -50,31 +67,45 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def serve(
-    settings: Settings, database: Database, *, token: str, api_url: str, stop: asyncio.Event
+    settings: Settings,
+    database: Database,
+    *,
+    token: str,
+    api_url: str,
+    stop: asyncio.Event,
+    intake: MakeIntake | None = None,
+    signing_key: str | None = None,
 ) -> None:
-    """Receive and process updates until ``stop`` is set."""
-    application = build_application(settings, database, token=token, api_url=api_url)
+    """Receive (by polling unless told otherwise) and process updates until ``stop`` is set."""
+    application = build_application(
+        settings, database, token=token, api_url=api_url, signing_key=signing_key
+    )
     feeder = InboxFeeder(application, database)
     processor = application.update_processor
     if not isinstance(processor, PerUserOrderedProcessor):
         raise TypeError("the composition root must install PerUserOrderedProcessor")
     processor.on_done = feeder.on_done  # finished updates are recorded in the inbox
-    poller = Poller(application.bot, database, feeder.wake)
+    receiver = (intake or polling(database))(application, feeder)
+    sender = services_of(application).sender
     async with application:
         await application.start()
         tasks: list[asyncio.Task[object]] = [
-            asyncio.create_task(poller.run(), name="poller"),
+            asyncio.create_task(receiver.run(), name="intake"),
             asyncio.create_task(feeder.run(), name="feeder"),
+            asyncio.create_task(sender.run(), name="outbox-sender"),
         ]
         log.info("receiving updates as @%s", application.bot.username)
         stopped: asyncio.Task[object] = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        poller.stop()
+        await receiver.stop()
         feeder.stop()
+        sender.stop()
         if not await feeder.drain(DRAIN_SECONDS):
             log.warning(
                 "%d updates were still running at shutdown; they stay pending", feeder.outstanding
             )
+        if not await sender.drain(DRAIN_SECONDS):
+            log.warning("outbox messages still waiting at shutdown stay pending for the next start")
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -92,9 +123,10 @@ async def run(settings: Settings, t: Translator) -> int:
     install_stop_signals(stop)
     prepared = await prepare_database(settings)
     try:
+        await record_run_mode(prepared.database, settings.mode)
         if settings.mode is RunMode.WEBHOOK:
-            raise WebhookModeNotBuilt
-        if settings.mode is RunMode.POLLING:
+            await serve_webhook(settings, prepared.database, stop)
+        elif settings.mode is RunMode.POLLING:
             assert settings.secrets.bot_token is not None
             await serve(
                 settings,
@@ -110,6 +142,29 @@ async def run(settings: Settings, t: Translator) -> int:
     return 0
 
 
+async def record_run_mode(database: Database, mode: RunMode) -> None:
+    """Tell ``health``, another process, which intake this bot runs."""
+    now = datetime.now(UTC)
+    async with database.uow() as uow:
+        await uow.runtime_status.put(RUN_MODE, mode.value, now)
+        await uow.commit()
+
+
+async def serve_webhook(settings: Settings, database: Database, stop: asyncio.Event) -> None:
+    """Webhook mode: Telegram posts to our receiver, which commits before answering."""
+    assert settings.secrets.bot_token is not None
+    await serve(
+        settings,
+        database,
+        token=settings.secrets.bot_token.get_secret_value(),
+        api_url=settings.api_url,
+        stop=stop,
+        intake=lambda application, feeder: webhook_intake(
+            settings, database, application.bot, feeder.wake
+        ),
+    )
+
+
 async def run_local(
     settings: Settings, database: Database, t: Translator, stop: asyncio.Event
 ) -> None:
@@ -120,9 +175,26 @@ async def run_local(
     token = local_secret(
         settings.data_dir, "local-bot-token", f"{bot_id}:{secrets.token_urlsafe(30)}"
     )
+    # Generated once and kept, so buttons sent before a restart still work (spec 01).
+    signing_key = (
+        settings.secrets.signing_key.get_secret_value()
+        if settings.secrets.signing_key
+        else local_secret(settings.data_dir, "local-signing-key", secrets.token_urlsafe(32))
+    )
     port = settings.config.telegram.local_emulator_port
     REDACTION.add_secret(token)
+    REDACTION.add_secret(signing_key)
     async with Emulator(host="127.0.0.1", port=port) as emulator:
-        emulator.add_bot(token, first_name="协商 xieshang", username=LOCAL_BOT_USERNAME)
+        account = emulator.add_bot(token, first_name="协商 xieshang", username=LOCAL_BOT_USERNAME)
+        async with database.uow(read_only=True) as uow:
+            # A fresh emulator numbers updates from scratch; the inbox remembers the old ids.
+            account.queue.continue_after(await uow.inbox.last_update_id())
         print(t("cli.local.ready", bot=LOCAL_BOT_USERNAME, emulator=emulator.url), flush=True)
-        await serve(settings, database, token=token, api_url=emulator.url, stop=stop)
+        await serve(
+            settings,
+            database,
+            token=token,
+            api_url=emulator.url,
+            stop=stop,
+            signing_key=signing_key,
+        )

@@ -89,6 +89,15 @@ class UpdateQueue:
         event.set()
 
     # -- producing ----------------------------------------------------------
+    def continue_after(self, update_id: int) -> None:
+        """Number the next updates after ``update_id``.
+
+        Telegram's update ids keep increasing across a bot's restarts; an emulator
+        started afresh would give out ids the bot has already stored (and ignores
+        as redeliveries), so local mode tells it where the bot's last run ended.
+        """
+        self._next_id = max(self._next_id, update_id + 1)
+
     def push(self, kind: str, body: dict[str, Any]) -> UpdateRecord | None:
         """Append an update of ``kind`` (``body`` without update_id); None if filtered."""
         if kind not in self.allowed_updates:
