@@ -7,15 +7,18 @@ import os
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.callbacks import CallbackCodec
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import Catalogs
-from bot.intake import utc_now
 from bot.processing import PerUserOrderedProcessor
 from bot.ratelimit import PriorityRateLimiter
 from bot.sender import OutboxSender
 from civic.flood import FloodControl
 from handlers import register_all
+from scheduler import JobRegistry
+from scheduler import register_all as register_jobs
+from scheduler.ticker import RetryPolicy, Ticker
 from storage.database import Database
 
 
@@ -27,10 +30,12 @@ def build_application(
     api_url: str,
     signing_key: str | None = None,
     catalogs: Catalogs | None = None,
+    clock: Clock | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """An Application wired with our processor, context type, services and handlers.
 
     ``signing_key`` overrides ``XIESHANG_SIGNING_KEY`` (local mode generates one).
+    ``clock`` (default: the system's) is the one every service and the sender read.
 
     There is no PTB ``Updater``: our poller (or webhook) writes updates to the
     inbox first (:mod:`bot.intake`).
@@ -58,7 +63,9 @@ def build_application(
         .connection_pool_size(settings.config.telegram.updates_in_flight + 8)
         .build()
     )
-    sender = OutboxSender(application.bot, database, clock=utc_now)
+    clock = clock or SystemClock()
+    # The sender compares rows' not_before with the same clock that wrote them.
+    sender = OutboxSender(application.bot, database, clock=clock.now)
     key = signing_key or (
         settings.secrets.signing_key.get_secret_value() if settings.secrets.signing_key else None
     )
@@ -72,6 +79,20 @@ def build_application(
         sender,
         CallbackCodec(key.encode()),
         FloodControl(flood.messages, flood.per_seconds),
+        clock,
     )
     register_all(application)
     return application
+
+
+def build_ticker(settings: Settings, database: Database) -> Ticker:
+    """The scheduler's tick, knowing every capability's job kinds (``[scheduler]``)."""
+    jobs = JobRegistry()
+    register_jobs(jobs)
+    config = settings.config.scheduler
+    return Ticker(
+        database,
+        jobs,
+        batch_size=config.batch_size,
+        retry=RetryPolicy(max_attempts=config.max_attempts),
+    )

@@ -8,12 +8,13 @@ groups).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.callbacks import CallbackCodec, Decoded
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs, Locale, Translator, resolve_locale
 from bot.sender import OutboxSender
@@ -36,6 +37,8 @@ class Services:
     """Signs the callback data of every button the bot sends, and verifies presses."""
     flood: FloodControl
     """Per-user flood control (``[flood]``), checked by :mod:`handlers.guards`."""
+    clock: Clock = field(default_factory=SystemClock)
+    """Where ``now`` comes from: pass ``clock.now()`` to services, never read the time."""
 
 
 def services_of(application: Application) -> Services:  # type: ignore[type-arg]

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, build_ticker
+from bot.clock import Clock, EmulatorClock, build_clock
 from bot.config import RunMode, Settings
 from bot.context import services_of
 from bot.i18n import Translator
@@ -29,6 +30,8 @@ from bot.logs import REDACTION
 from bot.processing import PerUserOrderedProcessor
 from bot.startup import prepare_database
 from bot.webhook import webhook_intake
+from scheduler.jobqueue import start_ticking
+from scheduler.ticker import Outcome, TickReport
 from storage.database import Database
 from storage.runtime_status import RUN_MODE
 
@@ -76,10 +79,32 @@ async def serve(
     intake: MakeIntake | None = None,
     signing_key: str | None = None,
 ) -> None:
-    """Receive (by polling unless told otherwise) and process updates until ``stop`` is set."""
+    """Receive (by polling unless told otherwise) and process updates until ``stop`` is set.
+
+    The scheduler ticks on the application's JobQueue meanwhile; in local and
+    test mode its clock follows the emulator at ``api_url`` (:mod:`bot.clock`).
+    """
+    clock = build_clock(settings.clock, api_url)
+    try:
+        await _serve(settings, database, token, api_url, stop, intake, signing_key, clock)
+    finally:
+        await clock.aclose()
+
+
+async def _serve(
+    settings: Settings,
+    database: Database,
+    token: str,
+    api_url: str,
+    stop: asyncio.Event,
+    intake: MakeIntake | None,
+    signing_key: str | None,
+    clock: Clock,
+) -> None:
     application = build_application(
-        settings, database, token=token, api_url=api_url, signing_key=signing_key
+        settings, database, token=token, api_url=api_url, signing_key=signing_key, clock=clock
     )
+    ticker = build_ticker(settings, database)
     feeder = InboxFeeder(application, database)
     processor = application.update_processor
     if not isinstance(processor, PerUserOrderedProcessor):
@@ -87,17 +112,35 @@ async def serve(
     processor.on_done = feeder.on_done  # finished updates are recorded in the inbox
     receiver = (intake or polling(database))(application, feeder)
     sender = services_of(application).sender
+
+    def wake_sender(report: TickReport) -> None:
+        if report.count(Outcome.DONE):
+            sender.wake()  # jobs may have queued messages
+
+    await clock.refresh()
     async with application:
         await application.start()
+        assert application.job_queue is not None  # the job-queue extra is a dependency
+        start_ticking(
+            application.job_queue,
+            ticker,
+            every_seconds=settings.config.scheduler.tick_seconds,
+            now=clock.now,
+            before=clock.refresh,
+            after=wake_sender,
+        )
         tasks: list[asyncio.Task[object]] = [
             asyncio.create_task(receiver.run(), name="intake"),
             asyncio.create_task(feeder.run(), name="feeder"),
             asyncio.create_task(sender.run(), name="outbox-sender"),
         ]
+        if isinstance(clock, EmulatorClock):
+            tasks.append(asyncio.create_task(clock.run(), name="emulator-clock"))
         log.info("receiving updates as @%s", application.bot.username)
         stopped: asyncio.Task[object] = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
         await receiver.stop()
+        ticker.stop()  # the tick in hand finishes: application.stop() waits for it
         feeder.stop()
         sender.stop()
         if not await feeder.drain(DRAIN_SECONDS):

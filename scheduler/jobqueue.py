@@ -40,19 +40,23 @@ async def tick_now(
     ticker: Ticker,
     now: Callable[[], datetime],
     before: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[TickReport], None] | None = None,
 ) -> TickReport | None:
-    """One tick: ``before`` (refresh the clock), then the ticker; failures are logged.
+    """One tick: ``before`` (refresh the clock), the ticker, ``after`` (wake the sender).
 
-    A failed tick (the database unreachable, say) leaves every job pending; the
-    next tick tries again.
+    Failures are logged: a failed tick (the database unreachable, say) leaves
+    every job pending, and the next tick tries again.
     """
     try:
         if before is not None:
             await before()
-        return await ticker.tick(now())
+        report = await ticker.tick(now())
+        if after is not None:
+            after(report)
     except Exception:
         log.exception("the scheduler tick failed; due jobs stay pending for the next tick")
         return None
+    return report
 
 
 def start_ticking(
@@ -62,12 +66,13 @@ def start_ticking(
     every_seconds: float,
     now: Callable[[], datetime],
     before: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[TickReport], None] | None = None,
     first_after_seconds: float = FIRST_TICK_AFTER_SECONDS,
 ) -> Job[Any]:
     """Run :func:`tick_now` every ``every_seconds`` on ``job_queue``, the first one soon."""
 
     async def tick(_context: CallbackContext[Any, Any, Any, Any]) -> None:
-        await tick_now(ticker, now, before)
+        await tick_now(ticker, now, before, after)
 
     return job_queue.run_repeating(
         tick,

@@ -121,6 +121,17 @@ class FloodSection(Section):
     per_seconds: float = Field(10.0, gt=0)
 
 
+class SchedulerSection(Section):
+    """The tick that runs due jobs (sessions, reminders, ballot closes): see ``scheduler``."""
+
+    tick_seconds: float = Field(30.0, gt=0, le=3600)
+    """How often the tick looks for due jobs; a job runs at most this late."""
+    batch_size: int = Field(100, ge=1, le=10_000)
+    """At most this many jobs per tick; the rest wait for the next one."""
+    max_attempts: int = Field(5, ge=1, le=100)
+    """A job whose handler keeps raising is retried (after 1, 2, 4, ... min) this often in all."""
+
+
 class AdminsSection(Section):
     telegram_ids: list[int] = Field(default_factory=list)
     """The first admins; everyone else's roles live in the database."""
@@ -294,6 +305,7 @@ class AppConfig(Section):
     telegram: TelegramSection = TelegramSection()
     sending: SendingSection = SendingSection()
     flood: FloodSection = FloodSection()
+    scheduler: SchedulerSection = SchedulerSection()
     admins: AdminsSection = AdminsSection()
     residents: ResidentsSection = ResidentsSection()
     reports: ReportsSection = ReportsSection()

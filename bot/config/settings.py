@@ -1,14 +1,15 @@
 """Settings: ``config.toml`` plus the environment, checked together at start-up.
 
 The environment overrides the file (``XIESHANG_DATABASE_URL``,
-``TELEGRAM_API_URL``, ``XIESHANG_WEBHOOK_URL``, ``XIESHANG_DATA_DIR``) and is the
-only source of secrets (``TELEGRAM_BOT_TOKEN``, ``XIESHANG_WEBHOOK_SECRET``,
-``XIESHANG_SIGNING_KEY``): a secret in a file ends up in backups and version
-control (spec 01, Configuration).
+``TELEGRAM_API_URL``, ``XIESHANG_WEBHOOK_URL``, ``XIESHANG_DATA_DIR``,
+``XIESHANG_CLOCK``) and is the only source of secrets (``TELEGRAM_BOT_TOKEN``,
+``XIESHANG_WEBHOOK_SECRET``, ``XIESHANG_SIGNING_KEY``): a secret in a file ends up
+in backups and version control (spec 01, Configuration).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -57,6 +58,14 @@ class RunMode(StrEnum):
     LOCAL = "local"
 
 
+class ClockSource(StrEnum):
+    """Where the bot's ``now`` comes from (:mod:`bot.clock`)."""
+
+    SYSTEM = "system"
+    EMULATOR = "emulator"
+    """The emulator's clock: local mode, or tests that ask for it, on loopback only."""
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Secrets from the environment, wrapped so that ``repr`` and logs never show them."""
@@ -78,6 +87,7 @@ class Settings:
     webhook_url: str | None
     mode: RunMode
     secrets: Secrets
+    clock: ClockSource = ClockSource.SYSTEM
 
 
 def load_settings(
@@ -117,6 +127,7 @@ def load_settings(
         webhook_url=webhook_url,
         mode=mode,
         secrets=secrets,
+        clock=_clock_source(env.get("XIESHANG_CLOCK", ""), mode, api_url, problems),
     )
     if problems:
         raise ConfigError("the environment", problems)
@@ -260,6 +271,60 @@ def _webhook_url_problem(url: str, api_url: str) -> ConfigProblem | None:
         "not an http(s) address",
         "use an address such as https://bot.example.org/telegram",
     )
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names a server on this machine (127.0.0.0/8, ::1 or localhost)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _clock_source(
+    value: str, mode: RunMode, api_url: str, problems: list[ConfigProblem]
+) -> ClockSource:
+    """The emulator's clock in local mode; in other modes only when asked, and on loopback.
+
+    A fake clock in production would send reminders at the wrong moments, so
+    ``XIESHANG_CLOCK=emulator`` is refused unless the Bot API server is on this
+    machine (the emulator, in tests).
+    """
+    choice = value.strip().lower()
+    if choice not in ("", *ClockSource):
+        problems.append(
+            ConfigProblem(
+                "XIESHANG_CLOCK",
+                f"unknown clock {value.strip()!r}",
+                "leave it unset (the system clock; the emulator's in local mode), "
+                "or set it to 'emulator' in tests against the emulator",
+            )
+        )
+        return ClockSource.SYSTEM
+    if mode is RunMode.LOCAL:
+        return ClockSource.SYSTEM if choice == ClockSource.SYSTEM else ClockSource.EMULATOR
+    if choice != ClockSource.EMULATOR:
+        return ClockSource.SYSTEM
+    if not is_loopback_url(api_url):
+        problems.append(
+            ConfigProblem(
+                "XIESHANG_CLOCK",
+                "the bot follows the emulator's clock only when the Bot API server is on "
+                f"this machine, and TELEGRAM_API_URL is {api_url}",
+                "unset XIESHANG_CLOCK (production always uses the system clock), or point "
+                "TELEGRAM_API_URL at the emulator on 127.0.0.1",
+            )
+        )
+        return ClockSource.SYSTEM
+    return ClockSource.EMULATOR
 
 
 def _normalise_database_url(url: str, key: str, problems: list[ConfigProblem]) -> str:
