@@ -8,6 +8,8 @@ the project with the versions pinned in ``requirements.lock`` (again only when
     python3 dev.py run [ARGS]        the bot (local mode on the emulator when no token is set);
                                      ARGS go to `python -m bot`, e.g. `check-config`
     python3 dev.py test [PYTEST]     ruff, ruff format --check, mypy, then the whole test suite
+    python3 dev.py bench NAME [ARGS] a benchmark of bench/ (p1_interactive, p2_broadcast,
+                                     p5_startup), e.g. `bench p5_startup --smoke`
     python3 dev.py lock              re-pin requirements.lock from the current environment
     python3 dev.py revision MESSAGE  write a new migration from changes to storage/tables.py
 """
@@ -27,7 +29,18 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 LOCK = ROOT / "requirements.lock"
 STAMP = VENV / ".xieshang-installed"
-CHECKED_PATHS = ["bot", "civic", "handlers", "storage", "scheduler", "tgemu", "tests", "dev.py"]
+CHECKED_PATHS = [
+    "bot",
+    "civic",
+    "handlers",
+    "storage",
+    "scheduler",
+    "tgemu",
+    "tests",
+    "bench",
+    "dev.py",
+]
+BENCHMARKS = ["p1_interactive", "p2_broadcast", "p5_startup"]
 
 
 def say(message: str) -> None:
@@ -75,6 +88,7 @@ def command_test(args: list[str]) -> int:
         ("ruff check", [BIN / "ruff", "check", *CHECKED_PATHS]),
         ("ruff format --check", [BIN / "ruff", "format", "--check", *CHECKED_PATHS]),
         ("mypy", [BIN / "mypy"]),
+        ("mypy bench", [BIN / "mypy", "bench"]),  # not an installed package, so named here
         ("pytest", [PYTHON, "-m", "pytest", *args]),
     ]
     for name, command in steps:
@@ -85,6 +99,13 @@ def command_test(args: list[str]) -> int:
             return code
     say("all checks passed")
     return 0
+
+
+def command_bench(args: list[str]) -> int:
+    """One benchmark of bench/, e.g. ``bench p1_interactive --smoke``; figures come last."""
+    if not args or args[0] not in BENCHMARKS:
+        sys.exit(f"usage: python3 dev.py bench {{{','.join(BENCHMARKS)}}} [--smoke] [ARGS]")
+    return run(PYTHON, "-m", f"bench.{args[0]}", *args[1:])
 
 
 def command_lock(_: list[str]) -> int:
@@ -121,6 +142,7 @@ def command_revision(args: list[str]) -> int:
 COMMANDS = {
     "run": command_run,
     "test": command_test,
+    "bench": command_bench,
     "lock": command_lock,
     "revision": command_revision,
 }
