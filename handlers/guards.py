@@ -31,7 +31,6 @@ from telegram.ext import (
 
 from bot.callbacks import Decoded, Rejected, RejectReason
 from bot.context import BotContext
-from bot.intake import utc_now
 from civic.flood import FloodOutcome
 from storage.inbox import InboxStatus
 
@@ -56,7 +55,7 @@ async def flood_guard(update: Update, context: BotContext) -> None:
         return  # membership changes are Telegram's, not the user's typing
     message = update.effective_message
     if message is not None and message.date is not None:
-        age = (utc_now() - message.date).total_seconds()
+        age = (context.services.clock.now() - message.date).total_seconds()
         if age > REPLAY_AGE_SECONDS:
             return  # stored while the bot was down: a backlog, not a flood
     decision = context.services.flood.check(user.id, time.monotonic())
@@ -69,7 +68,8 @@ async def flood_guard(update: Update, context: BotContext) -> None:
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
     async with context.services.database.uow() as uow:
-        await uow.inbox.mark(update.update_id, InboxStatus.REFUSED, utc_now(), "flood control")
+        now = context.services.clock.now()
+        await uow.inbox.mark(update.update_id, InboxStatus.REFUSED, now, "flood control")
         await uow.commit()
     log.info("update %d refused by flood control", update.update_id)
     raise ApplicationHandlerStop

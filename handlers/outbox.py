@@ -13,7 +13,6 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ChatMemberHandler
 
 from bot.context import BotContext
-from bot.intake import utc_now
 from bot.sender import record_reachable, record_unreachable
 
 
@@ -24,7 +23,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     database = context.services.database
     status = change.new_chat_member.status
     if status in (ChatMember.BANNED, ChatMember.LEFT):
-        await record_unreachable(database, change.chat.id, utc_now(), "blocked the bot")
+        now = context.services.clock.now()
+        await record_unreachable(database, change.chat.id, now, "blocked the bot")
     elif status == ChatMember.MEMBER:
         await record_reachable(database, change.chat.id)
         context.services.sender.wake()
