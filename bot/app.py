@@ -10,6 +10,7 @@ from bot.callbacks import CallbackCodec
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
+from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.processing import PerUserOrderedProcessor
 from bot.ratelimit import PriorityRateLimiter
@@ -60,7 +61,9 @@ def build_application(
         .concurrent_updates(processor)
         .rate_limiter(limiter)
         .context_types(ContextTypes(context=BotContext))
-        .connection_pool_size(settings.config.telegram.updates_in_flight + 8)
+        # aiohttp, not httpx: httpcore's pool costs a fifth of the CPU under load (bot.http).
+        .request(AiohttpRequest(settings.config.telegram.updates_in_flight + 8))
+        .get_updates_request(AiohttpRequest(1))
         .build()
     )
     clock = clock or SystemClock()

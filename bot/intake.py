@@ -28,11 +28,12 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.batching import GroupCommit
 from bot.processing import sender_key
 from bot.ratelimit import retry_after_seconds
 from storage.chats import SeenChat
 from storage.database import Database
-from storage.inbox import InboxItem, InboxStatus
+from storage.inbox import InboxItem, InboxOutcome, InboxStatus
 from storage.runtime_status import LAST_GET_UPDATES
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,8 @@ class InboxFeeder:
         self._room = asyncio.Condition()
         self._last_fed = 0
         self._rescan_after: int | None = None
+        self._outcomes = GroupCommit(self._record_outcomes)
+        """Outcomes of updates that finish together are committed together."""
         self._handed: OrderedDict[int, None] = OrderedDict()
         """Recently handed-over ids: a re-read can see a row whose done mark is not
         committed yet, after it left ``_outstanding``."""
@@ -336,11 +339,14 @@ class InboxFeeder:
             return  # not processed: it stays pending for the next start
         status = InboxStatus.DONE if error is None else InboxStatus.FAILED
         detail = None if error is None else f"{type(error).__name__}: {error}"[:2000]
-        async with self._database.uow() as uow:
-            await uow.inbox.mark(update.update_id, status, self._clock(), detail)
-            await uow.commit()
+        await self._outcomes.add(InboxOutcome(update.update_id, status, detail))
         self._outstanding.discard(update.update_id)
         await self._notify_room()
+
+    async def _record_outcomes(self, outcomes: list[InboxOutcome]) -> None:
+        async with self._database.uow() as uow:
+            await uow.inbox.mark_many(outcomes, self._clock())
+            await uow.commit()
 
     async def drain(self, seconds: float) -> bool:
         """Wait until every handed-over update finished; ``False`` if time ran out."""

@@ -37,6 +37,7 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.batching import GroupCommit
 from bot.ratelimit import retry_after_seconds
 from civic.outbox import MessageKind, retry_delay_seconds
 from storage.database import Database
@@ -92,6 +93,8 @@ class OutboxSender:
         self._poll_seconds = poll_seconds
         self._stuck_after = stuck_after_seconds
         self._backoff = backoff
+        self._sent = GroupCommit(self._record_sent)
+        """Deliveries that finish together are recorded in one transaction."""
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -199,9 +202,13 @@ class OutboxSender:
             log.exception("sending outbox row %d failed unexpectedly", row.id)
             await self._retry(row, timedelta(seconds=self._backoff(row.attempts + 1)), repr(error))
         else:
-            async with self._database.uow() as uow:
-                await uow.outbox.mark_sent(row.id, self._clock(), message.message_id)
-                await uow.commit()
+            # The row stays "in flight" until this commits, so it is never read again as due.
+            await self._sent.add((row.id, message.message_id))
+
+    async def _record_sent(self, sent: list[tuple[int, int | None]]) -> None:
+        async with self._database.uow() as uow:
+            await uow.outbox.mark_sent_many(sent, self._clock())
+            await uow.commit()
 
     async def _send(self, row: OutboxRow) -> Message:
         payload: dict[str, Any] = dict(row.payload)

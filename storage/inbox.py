@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import inbox
@@ -27,6 +27,15 @@ class InboxStatus(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"
     """Not handled on purpose (flood control): kept, with the reason in ``error``."""
+
+
+@dataclass(frozen=True)
+class InboxOutcome:
+    """How handling one update ended."""
+
+    update_id: int
+    status: InboxStatus
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,7 @@ class SqlInboxRepository:
         Only a pending row changes: an update a guard already marked refused keeps
         that status when its processing ends.
         """
-        await self._conn.execute(
-            update(inbox)
-            .where(inbox.c.update_id == update_id, inbox.c.status == InboxStatus.PENDING.value)
-            .values(
-                status=status.value, processed_at=now, error=error, attempts=inbox.c.attempts + 1
-            )
-        )
+        await self.mark_many([InboxOutcome(update_id, status, error)], now)
 
     async def last_update_id(self) -> int:
         """The highest ``update_id`` ever stored (0 for an empty inbox)."""
@@ -99,6 +102,28 @@ class SqlInboxRepository:
             await self._conn.execute(select(func.max(inbox.c.update_id)))
         ).scalar_one()
         return highest or 0
+
+    async def mark_many(self, outcomes: Sequence[InboxOutcome], now: datetime) -> None:
+        """Record the outcomes of many updates in one statement (see :meth:`mark`)."""
+        if not outcomes:
+            return
+        await self._conn.execute(
+            update(inbox)
+            .where(
+                inbox.c.update_id == bindparam("b_update_id"),
+                inbox.c.status == InboxStatus.PENDING.value,
+            )
+            .values(
+                status=bindparam("b_status"),
+                processed_at=now,
+                error=bindparam("b_error"),
+                attempts=inbox.c.attempts + 1,
+            ),
+            [
+                {"b_update_id": o.update_id, "b_status": o.status.value, "b_error": o.error}
+                for o in outcomes
+            ],
+        )
 
     async def backlog(self) -> int:
         """How many updates wait to be processed (for ``health``)."""

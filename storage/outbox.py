@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.outbox import DeliveryStatus, MessageKind, OutgoingMessage, Priority
@@ -121,11 +121,39 @@ class SqlOutboxRepository:
         return earliest
 
     async def mark_sent(self, row_id: int, now: datetime, message_id: int | None) -> None:
-        await self._finish(row_id, DeliveryStatus.SENT, now, None, message_id=message_id)
+        await self.mark_sent_many([(row_id, message_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]], now: datetime) -> None:
+        """Record many deliveries, as ``(row id, Telegram message id)``, in one statement."""
+        if not sent:
+            return
+        await self._conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == bindparam("b_id"),
+                outbox.c.status == DeliveryStatus.PENDING.value,
+            )
+            .values(
+                status=DeliveryStatus.SENT.value,
+                sent_at=now,
+                message_id=bindparam("b_message_id"),
+                error=None,
+                attempts=outbox.c.attempts + 1,
+            ),
+            [{"b_id": row_id, "b_message_id": message_id} for row_id, message_id in sent],
+        )
 
     async def mark_failed(self, row_id: int, now: datetime, error: str) -> None:
         """Telegram refused the row itself (400): keep why, do not retry."""
-        await self._finish(row_id, DeliveryStatus.FAILED, now, error)
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.status == DeliveryStatus.PENDING.value)
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                error=error[:2000],
+                attempts=outbox.c.attempts + 1,
+            )
+        )
 
     async def retry_later(
         self, row_id: int, not_before: datetime, error: str, *, count_attempt: bool = True
@@ -173,24 +201,3 @@ class SqlOutboxRepository:
             select(outbox.c.status, func.count()).group_by(outbox.c.status)
         )
         return {row[0]: row[1] for row in result}
-
-    async def _finish(
-        self,
-        row_id: int,
-        status: DeliveryStatus,
-        now: datetime,
-        error: str | None,
-        *,
-        message_id: int | None = None,
-    ) -> None:
-        await self._conn.execute(
-            update(outbox)
-            .where(and_(outbox.c.id == row_id, outbox.c.status == DeliveryStatus.PENDING.value))
-            .values(
-                status=status.value,
-                sent_at=now if status is DeliveryStatus.SENT else None,
-                message_id=message_id,
-                error=None if error is None else error[:2000],
-                attempts=outbox.c.attempts + 1,
-            )
-        )
