@@ -11,8 +11,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from civic.flows import Flow
 from civic.jobs import DueJob
 from civic.places import Building, Community, Compound, Places, SyncResult
+from civic.residents import Resident
 
 
 class PlacesRepository(Protocol):
@@ -57,6 +59,48 @@ class DueJobsRepository(Protocol):
     async def get(self, kind: str, key: str) -> DueJob | None: ...
 
 
+class ResidentsRepository(Protocol):
+    """Residents by Telegram user id; never commits."""
+
+    async def get(self, user_id: int) -> Resident | None: ...
+
+    async def add(self, resident: Resident) -> bool:
+        """Insert ``resident``; ``False`` (and nothing written) if the user id exists."""
+        ...
+
+    async def update(self, resident: Resident) -> None: ...
+
+    async def set_language(self, user_id: int, language: str, now: datetime) -> bool:
+        """Store the language of a resident; ``False`` if there is no such resident."""
+        ...
+
+    async def language_of(self, user_id: int) -> str | None:
+        """The resident's language, or ``None`` if not registered (one indexed read)."""
+        ...
+
+
+class FlowsRepository(Protocol):
+    """Flow state and drafts, one row per person and flow name; never commits."""
+
+    async def get(self, user_id: int, name: str) -> Flow | None: ...
+
+    async def of_user(self, user_id: int) -> list[Flow]: ...
+
+    async def active(self, user_id: int) -> Flow | None: ...
+
+    async def save(self, flow: Flow) -> None:
+        """Insert or replace the row of ``(flow.user_id, flow.name)``."""
+        ...
+
+    async def deactivate_all(self, user_id: int, now: datetime) -> None:
+        """Make none of the person's flows active (before another one starts)."""
+        ...
+
+    async def set_message(
+        self, user_id: int, name: str, message_id: int, now: datetime
+    ) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -65,6 +109,12 @@ class UnitOfWork(Protocol):
 
     @property
     def due_jobs(self) -> DueJobsRepository: ...
+
+    @property
+    def residents(self) -> ResidentsRepository: ...
+
+    @property
+    def flows(self) -> FlowsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -233,3 +233,44 @@ runtime_status = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+# --- residents (spec 01, Identity): people, where they live, how sure we are of it ---
+
+residents = Table(
+    "residents",
+    metadata,
+    # The Telegram user id, which is also the id of the private chat with them.
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("language", String(8), nullable=False),
+    Column("community_code", CODE, ForeignKey("communities.code"), nullable=False, index=True),
+    Column("compound_code", CODE, ForeignKey("compounds.code"), nullable=False, index=True),
+    Column("building_code", String(40), ForeignKey("buildings.code"), nullable=True),
+    Column("unit_label", String(32), nullable=True),
+    # civic.residents.VerificationLevel: unverified, located, verified.
+    Column("level", String(12), nullable=False, server_default="unverified"),
+    Column("consented_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- flows (spec 01, Storage): where each person is in a multi-step flow, and their draft ---
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    # "<capability>.<flow>", e.g. "residents.onboard".
+    Column("name", String(48), primary_key=True),
+    Column("step", String(24), nullable=False),
+    # What was entered so far (JSON); its shape belongs to the capability.
+    Column("draft", Text, nullable=False, server_default="{}"),
+    # The flow the person's text and /cancel go to; at most one per person.
+    Column("active", Boolean, nullable=False, server_default=true()),
+    # The bot's message the flow is on: only its buttons act.
+    Column("message_id", BigInteger, nullable=True),
+    # The last update applied, so a redelivered one is answered, not applied twice.
+    Column("last_update_id", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.chats import SqlChatsRepository
 from storage.due_jobs import SqlDueJobsRepository
+from storage.flows import SqlFlowsRepository
 from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
 from storage.places import SqlPlacesRepository
+from storage.residents import SqlResidentsRepository
 from storage.runtime_status import SqlRuntimeStatusRepository
 
 
@@ -28,6 +30,8 @@ class SqlUnitOfWork:
     chats: SqlChatsRepository
     runtime_status: SqlRuntimeStatusRepository
     due_jobs: SqlDueJobsRepository
+    residents: SqlResidentsRepository
+    flows: SqlFlowsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -52,6 +56,8 @@ class SqlUnitOfWork:
         self.chats = SqlChatsRepository(conn)
         self.runtime_status = SqlRuntimeStatusRepository(conn)
         self.due_jobs = SqlDueJobsRepository(conn)
+        self.residents = SqlResidentsRepository(conn)
+        self.flows = SqlFlowsRepository(conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,1054 @@
+"""Residents: who lives where, how sure the community is of it, and how people join.
+
+Spec 01, "Identity, verification, roles". A resident is a Telegram user who chose
+a language, a community and a compound (optionally a building and a unit) and
+consented to the privacy notice. This module holds the rules — deep-link
+payloads, unit labels, which step follows which, verification levels — and the
+use cases the Telegram handlers call (``start_onboarding``, ``answer_flow``,
+``set_language``, ``start_relocation``). No Telegram, no SQL, no clock: ``now``
+and the places are passed in.
+
+Why a small explicit state machine over the ``flows`` table, and not
+python-telegram-bot's ``ConversationHandler``:
+
+* The spec wants flow state committed *before* each reply, so that a SIGKILL at
+  any moment resumes the flow. ``ConversationHandler`` keeps its state in memory
+  and, with ``persistent=True``, writes it through ``BasePersistence`` only every
+  ``update_interval`` (60 s by default) and outside our transaction: a crash
+  loses the step, or keeps a step whose draft never committed.
+* Its state would be a second copy of what the flow row already says; keeping
+  the two in agreement (and idempotent by ``update_id``) is exactly the bug we
+  would be writing.
+* The steps depend on data: a compound without buildings has no building step, a
+  deep link answers the steps it names, changing one's address skips the consent
+  already given. A static ``states`` map expresses that poorly; one pure
+  function, :func:`answer_step`, does it plainly and unit tests drive it without
+  Telegram.
+* Our update processor already handles each user's updates in order, which is
+  all ``ConversationHandler``'s per-user bookkeeping would add.
+
+So steps are a :class:`Step` enum, what a person does is a small answer value
+(:class:`ChooseCompound`, :class:`EnterUnit`, ...), and each use case loads the
+flow row, applies the transition and commits before the handler answers.
+
+Verification levels (spec 01): *unverified* — registered by themselves;
+*located* — registered through a QR code posted inside their building (the
+code's building must be the one they register in); *verified* — confirmed by
+staff or by a one-time household code (the next slice). Building codes are the
+place codes of ``config.toml`` for now; rotating them (so that a photographed
+code stops locating people) is a staff command still to come: it will give
+buildings a changeable link code, and :func:`parse_start_payload` is the one
+place that resolves it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+from civic.flows import DONE_STEP, Flow
+from civic.places import Building, Community, Compound, Places
+
+if TYPE_CHECKING:
+    from civic.ports import UnitOfWork
+
+LANGUAGES: Final = ("zh_CN", "en")
+"""The languages a resident can choose (the catalogs' locales); Chinese first."""
+DEFAULT_LANGUAGE: Final = "zh_CN"
+
+ONBOARD: Final = "residents.onboard"
+"""The flow of joining: language, place, consent, confirm."""
+RELOCATE: Final = "residents.relocate"
+"""The flow of a resident changing community, compound, building or unit (from /me)."""
+FLOW_NAMES: Final = (ONBOARD, RELOCATE)
+
+START_PAYLOAD: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What Telegram allows as a ``start`` parameter of a deep link (Bot API, deep linking)."""
+
+MAX_UNIT_CHARS: Final = 20
+"""A unit label ("3单元502", "2-301") longer than this is refused: it is a label, not a note."""
+
+
+# -- verification ---------------------------------------------------------------------
+
+
+class VerificationLevel(StrEnum):
+    """How sure the community is that a resident lives where they say (spec 01)."""
+
+    UNVERIFIED = "unverified"
+    """Registered by themselves."""
+    LOCATED = "located"
+    """Registered through the QR code posted inside their building."""
+    VERIFIED = "verified"
+    """Confirmed by staff, or by a one-time household code."""
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANKS[self]
+
+    def at_least(self, minimum: VerificationLevel) -> bool:
+        """Whether this level is ``minimum`` or above (co-signs count from ``located``)."""
+        return self.rank >= minimum.rank
+
+
+_LEVEL_RANKS: Final = {
+    VerificationLevel.UNVERIFIED: 0,
+    VerificationLevel.LOCATED: 1,
+    VerificationLevel.VERIFIED: 2,
+}
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A registered person, by Telegram user id (which is also their private chat's id)."""
+
+    user_id: int
+    language: str
+    community_code: str
+    compound_code: str
+    building_code: str | None
+    unit_label: str | None
+    level: VerificationLevel
+    consented_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def address(self) -> tuple[str, str, str | None, str | None]:
+        return (self.community_code, self.compound_code, self.building_code, self.unit_label)
+
+
+def meets_level(resident: Resident | None, minimum: VerificationLevel) -> bool:
+    """Whether ``resident`` counts where ``minimum`` is required (``[residents] counted_level``).
+
+    Services ask this before counting a co-sign, a rating or an RSVP; someone who
+    is not registered never counts.
+    """
+    return resident is not None and resident.level.at_least(minimum)
+
+
+@dataclass(frozen=True)
+class ProfileHint:
+    """What every update needs to know about its sender: language and whether registered."""
+
+    language: str | None
+    registered: bool
+
+
+# -- deep links -------------------------------------------------------------------------
+
+
+class LinkKind(StrEnum):
+    """What the payload of ``/start PAYLOAD`` turned out to be."""
+
+    NONE = "none"
+    MALFORMED = "malformed"
+    """Not ``[A-Za-z0-9_-]{1,64}``: typed by hand, or a broken link."""
+    UNKNOWN = "unknown"
+    """Well formed, but no active community, compound or building has that code."""
+    COMMUNITY = "community"
+    COMPOUND = "compound"
+    BUILDING = "building"
+
+
+@dataclass(frozen=True)
+class DeepLink:
+    """A parsed ``/start`` payload: the place it pre-selects, if any."""
+
+    kind: LinkKind
+    payload: str = ""
+    """As received (at most 64 characters kept), to quote back when it is not understood."""
+    community_code: str | None = None
+    compound_code: str | None = None
+    building_code: str | None = None
+
+    @property
+    def understood(self) -> bool:
+        return self.kind in (LinkKind.COMMUNITY, LinkKind.COMPOUND, LinkKind.BUILDING)
+
+
+def parse_start_payload(payload: str | None, places: Places) -> DeepLink:
+    """Resolve the ``start`` parameter of a deep link (``t.me/<bot>?start=HD-01``).
+
+    Codes share one namespace and ignore case (``bot.config.references``), so
+    ``hd-01`` typed by hand finds ``HD-01``. A building link also names its
+    compound and community, a compound link its community.
+    """
+    text = payload or ""
+    if not text:
+        return DeepLink(LinkKind.NONE)
+    if not START_PAYLOAD.fullmatch(text):
+        return DeepLink(LinkKind.MALFORMED, text[:64])
+    key = text.upper()
+    building = next((b for b in places.buildings if b.code.upper() == key), None)
+    if building is not None:
+        compound = _compound(places, building.compound_code)
+        if compound is not None:
+            return DeepLink(
+                LinkKind.BUILDING, text, compound.community_code, compound.code, building.code
+            )
+    compound = next((c for c in places.compounds if c.code.upper() == key), None)
+    if compound is not None:
+        return DeepLink(LinkKind.COMPOUND, text, compound.community_code, compound.code)
+    community = next((c for c in places.communities if c.code.upper() == key), None)
+    if community is not None:
+        return DeepLink(LinkKind.COMMUNITY, text, community.code)
+    return DeepLink(LinkKind.UNKNOWN, text)
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """The ``t.me`` link that starts the bot with ``code`` (printed as a QR code by staff)."""
+    if not START_PAYLOAD.fullmatch(code):
+        raise ValueError(f"{code!r} cannot be a deep-link payload: use [A-Za-z0-9_-]{{1,64}}")
+    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+# -- unit labels ------------------------------------------------------------------------
+
+
+class UnitCheck(StrEnum):
+    OK = "ok"
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    INVALID = "invalid"
+    """Control characters or line breaks: a unit label is one short line."""
+
+
+def check_unit(text: str) -> tuple[UnitCheck, str]:
+    """Validate a typed unit label; return the outcome and the cleaned label.
+
+    Surrounding space is dropped and inner runs of space become one; the length
+    is counted in characters after that (a Chinese character counts one).
+    """
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in text):
+        return UnitCheck.INVALID, ""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        return UnitCheck.EMPTY, ""
+    if len(cleaned) > MAX_UNIT_CHARS:
+        return UnitCheck.TOO_LONG, cleaned
+    return UnitCheck.OK, cleaned
+
+
+# -- the steps ----------------------------------------------------------------------------
+
+
+class Step(StrEnum):
+    """The steps of onboarding and relocating, in order."""
+
+    LANGUAGE = "language"
+    COMMUNITY = "community"
+    COMPOUND = "compound"
+    BUILDING = "building"
+    UNIT = "unit"
+    CONSENT = "consent"
+    CONFIRM = "confirm"
+    DONE = DONE_STEP
+
+
+ONBOARD_STEPS: Final = (
+    Step.LANGUAGE,
+    Step.COMMUNITY,
+    Step.COMPOUND,
+    Step.BUILDING,
+    Step.UNIT,
+    Step.CONSENT,
+    Step.CONFIRM,
+)
+RELOCATE_STEPS: Final = (Step.COMMUNITY, Step.COMPOUND, Step.BUILDING, Step.UNIT, Step.CONFIRM)
+"""A resident changing address already chose a language and consented."""
+
+PLACE_STEPS: Final = (Step.COMMUNITY, Step.COMPOUND, Step.BUILDING)
+"""Steps a deep link can answer, from the widest place to the narrowest."""
+
+
+def steps_of(flow_name: str) -> tuple[Step, ...]:
+    if flow_name == ONBOARD:
+        return ONBOARD_STEPS
+    if flow_name == RELOCATE:
+        return RELOCATE_STEPS
+    raise ValueError(f"not a residents flow: {flow_name!r}")
+
+
+@dataclass(frozen=True)
+class ProfileDraft:
+    """What someone entered so far in onboarding or relocating (the flow row's JSON)."""
+
+    language: str | None = None
+    community_code: str | None = None
+    compound_code: str | None = None
+    building_code: str | None = None
+    unit_label: str | None = None
+    consented_at: datetime | None = None
+    located_building: str | None = None
+    """The building whose QR code started this flow: registering in it makes one *located*."""
+    preset: Step | None = None
+    """The narrowest place step a deep link answered; moving forward skips it and wider ones."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "community": self.community_code,
+            "compound": self.compound_code,
+            "building": self.building_code,
+            "unit": self.unit_label,
+            "consented_at": self.consented_at.isoformat() if self.consented_at else None,
+            "located_building": self.located_building,
+            "preset": self.preset.value if self.preset else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProfileDraft:
+        """Read a draft back; a value of the wrong shape is dropped, never trusted."""
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        consented = text("consented_at")
+        preset = text("preset")
+        language = text("language")
+        return cls(
+            language=language if language in LANGUAGES else None,
+            community_code=text("community"),
+            compound_code=text("compound"),
+            building_code=text("building"),
+            unit_label=text("unit"),
+            consented_at=_aware(consented),
+            located_building=text("located_building"),
+            preset=Step(preset) if preset in {s.value for s in PLACE_STEPS} else None,
+        )
+
+    @classmethod
+    def from_resident(cls, resident: Resident) -> ProfileDraft:
+        return cls(
+            language=resident.language,
+            community_code=resident.community_code,
+            compound_code=resident.compound_code,
+            building_code=resident.building_code,
+            unit_label=resident.unit_label,
+            consented_at=resident.consented_at,
+        )
+
+    def pruned(self, places: Places) -> ProfileDraft:
+        """This draft without places that no longer exist or no longer fit together.
+
+        Places come from ``config.toml`` and may be retired between two steps
+        (a restart with a new file); a draft must never confirm a retired place.
+        """
+        community = _community(places, self.community_code)
+        compound = _compound(places, self.compound_code)
+        if compound is not None and (
+            community is None or compound.community_code != community.code
+        ):
+            compound = None
+        building = _building(places, self.building_code)
+        if building is not None and (compound is None or building.compound_code != compound.code):
+            building = None
+        return replace(
+            self,
+            community_code=community.code if community else None,
+            compound_code=compound.code if compound else None,
+            building_code=building.code if building else None,
+        )
+
+    @property
+    def level(self) -> VerificationLevel:
+        """The level a new resident registered from this draft gets."""
+        if self.located_building is not None and self.building_code == self.located_building:
+            return VerificationLevel.LOCATED
+        return VerificationLevel.UNVERIFIED
+
+
+def _aware(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _community(places: Places, code: str | None) -> Community | None:
+    return next((c for c in places.communities if c.code == code), None) if code else None
+
+
+def _compound(places: Places, code: str | None) -> Compound | None:
+    return next((c for c in places.compounds if c.code == code), None) if code else None
+
+
+def _building(places: Places, code: str | None) -> Building | None:
+    return next((b for b in places.buildings if b.code == code), None) if code else None
+
+
+def with_link(draft: ProfileDraft, link: DeepLink) -> ProfileDraft:
+    """``draft`` with the place a deep link names pre-selected.
+
+    A building link remembers its building as the one that *locates* the person;
+    any link replaces the places it names and drops narrower ones that no longer
+    fit (a compound link keeps a building of that compound).
+    """
+    if not link.understood:
+        return draft
+    community = link.community_code
+    compound = link.compound_code or (
+        draft.compound_code if draft.community_code == community else None
+    )
+    building = link.building_code or (
+        draft.building_code if draft.compound_code == compound else None
+    )
+    preset = {
+        LinkKind.COMMUNITY: Step.COMMUNITY,
+        LinkKind.COMPOUND: Step.COMPOUND,
+        LinkKind.BUILDING: Step.BUILDING,
+    }[link.kind]
+    return replace(
+        draft,
+        community_code=community,
+        compound_code=compound,
+        building_code=building,
+        located_building=link.building_code or draft.located_building,
+        preset=preset,
+    )
+
+
+def _applies(step: Step, draft: ProfileDraft, places: Places) -> bool:
+    """Whether ``step`` is asked (a compound without buildings has no building step)."""
+    if step is Step.BUILDING:
+        return bool(draft.compound_code) and bool(places.buildings_of(draft.compound_code or ""))
+    return True
+
+
+def _answered_by_link(step: Step, draft: ProfileDraft) -> bool:
+    if draft.preset is None or step not in PLACE_STEPS:
+        return False
+    return PLACE_STEPS.index(step) <= PLACE_STEPS.index(draft.preset)
+
+
+def next_step(flow_name: str, after: Step, draft: ProfileDraft, places: Places) -> Step:
+    """The step that follows ``after`` for this draft (steps a deep link answered are skipped)."""
+    steps = steps_of(flow_name)
+    for step in steps[steps.index(after) + 1 :]:
+        if _applies(step, draft, places) and not _answered_by_link(step, draft):
+            return step
+    return Step.CONFIRM
+
+
+def previous_step(flow_name: str, before: Step, draft: ProfileDraft, places: Places) -> Step | None:
+    """The step "Back" leads to from ``before``, or ``None`` on the first step."""
+    steps = steps_of(flow_name)
+    if before not in steps:
+        return None
+    for step in reversed(steps[: steps.index(before)]):
+        if _applies(step, draft, places):
+            return step
+    return None
+
+
+def first_missing(flow_name: str, draft: ProfileDraft) -> Step | None:
+    """The earliest step whose answer the draft still lacks, or ``None`` when complete."""
+    if flow_name == ONBOARD and draft.language is None:
+        return Step.LANGUAGE
+    if draft.community_code is None:
+        return Step.COMMUNITY
+    if draft.compound_code is None:
+        return Step.COMPOUND
+    if flow_name == ONBOARD and draft.consented_at is None:
+        return Step.CONSENT
+    return None
+
+
+def resume_at(flow_name: str, step: Step, draft: ProfileDraft) -> Step:
+    """Where a resumed flow goes on: its step, or earlier if the draft lost an answer."""
+    steps = steps_of(flow_name)
+    missing = first_missing(flow_name, draft)
+    if step not in steps:
+        return missing or steps[0]
+    if missing is not None and steps.index(missing) < steps.index(step):
+        return missing
+    return step
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
+class ChooseCommunity:
+    code: str
+
+
+@dataclass(frozen=True)
+class ChooseCompound:
+    code: str
+
+
+@dataclass(frozen=True)
+class ChooseBuilding:
+    code: str | None
+    """``None``: the person skipped the building."""
+
+
+@dataclass(frozen=True)
+class EnterUnit:
+    text: str
+
+
+@dataclass(frozen=True)
+class SkipUnit:
+    pass
+
+
+@dataclass(frozen=True)
+class KeepUnit:
+    """Go on with the unit label already in the draft (after going back)."""
+
+
+@dataclass(frozen=True)
+class GiveConsent:
+    pass
+
+
+@dataclass(frozen=True)
+class ConfirmProfile:
+    pass
+
+
+@dataclass(frozen=True)
+class GoBack:
+    step: Step
+    """The step the Back button was shown on: a press from another step is out of date."""
+
+
+Answer = (
+    ChooseLanguage
+    | ChooseCommunity
+    | ChooseCompound
+    | ChooseBuilding
+    | EnterUnit
+    | SkipUnit
+    | KeepUnit
+    | GiveConsent
+    | ConfirmProfile
+    | GoBack
+)
+
+_ANSWER_STEP: Final[Mapping[type, Step]] = {
+    ChooseLanguage: Step.LANGUAGE,
+    ChooseCommunity: Step.COMMUNITY,
+    ChooseCompound: Step.COMPOUND,
+    ChooseBuilding: Step.BUILDING,
+    EnterUnit: Step.UNIT,
+    SkipUnit: Step.UNIT,
+    KeepUnit: Step.UNIT,
+    GiveConsent: Step.CONSENT,
+    ConfirmProfile: Step.CONFIRM,
+}
+
+
+def step_of(answer: Answer) -> Step:
+    """The step an answer belongs to."""
+    return answer.step if isinstance(answer, GoBack) else _ANSWER_STEP[type(answer)]
+
+
+class StepOutcome(StrEnum):
+    MOVED = "moved"
+    """The flow went forward or back."""
+    WRONG_STEP = "wrong_step"
+    """The answer belongs to another step: an old button, a double tap, text for a button."""
+    UNKNOWN_PLACE = "unknown_place"
+    """A place that does not exist (any more) or does not belong where it was chosen."""
+    UNIT_EMPTY = "unit_empty"
+    UNIT_TOO_LONG = "unit_too_long"
+    UNIT_INVALID = "unit_invalid"
+    FINISHED = "finished"
+    """Confirmed: the caller registers or relocates the resident."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    outcome: StepOutcome
+    step: Step
+    draft: ProfileDraft
+
+
+_UNIT_OUTCOMES: Final = {
+    UnitCheck.EMPTY: StepOutcome.UNIT_EMPTY,
+    UnitCheck.TOO_LONG: StepOutcome.UNIT_TOO_LONG,
+    UnitCheck.INVALID: StepOutcome.UNIT_INVALID,
+}
+
+
+def answer_step(
+    flow_name: str,
+    step: Step,
+    draft: ProfileDraft,
+    answer: Answer,
+    places: Places,
+    now: datetime,
+) -> Transition:
+    """Apply one answer to a flow at ``step``: the pure heart of onboarding.
+
+    An answer that does not belong to ``step``, or names a place that does not
+    fit, leaves the flow where it was; nothing entered is lost.
+    """
+    if step_of(answer) != step:
+        return Transition(StepOutcome.WRONG_STEP, step, draft)
+    stay = Transition(StepOutcome.UNKNOWN_PLACE, step, draft)
+    match answer:
+        case GoBack():
+            previous = previous_step(flow_name, step, draft, places)
+            if previous is None:
+                return Transition(StepOutcome.WRONG_STEP, step, draft)
+            if _answered_by_link(previous, draft):
+                draft = replace(draft, preset=None)  # choosing by hand from here on
+            return Transition(StepOutcome.MOVED, previous, draft)
+        case ChooseLanguage(language):
+            if language not in LANGUAGES:
+                return Transition(StepOutcome.WRONG_STEP, step, draft)
+            draft = replace(draft, language=language)
+        case ChooseCommunity(code):
+            community = _community(places, code)
+            if community is None:
+                return stay
+            if community.code != draft.community_code:
+                draft = replace(
+                    draft, community_code=community.code, compound_code=None, building_code=None
+                )
+        case ChooseCompound(code):
+            compound = _compound(places, code)
+            if compound is None or compound.community_code != draft.community_code:
+                return stay
+            if compound.code != draft.compound_code:
+                draft = replace(draft, compound_code=compound.code, building_code=None)
+        case ChooseBuilding(code):
+            if code is None:
+                draft = replace(draft, building_code=None)
+            else:
+                building = _building(places, code)
+                if building is None or building.compound_code != draft.compound_code:
+                    return stay
+                draft = replace(draft, building_code=building.code)
+        case EnterUnit(text):
+            check, label = check_unit(text)
+            if check is not UnitCheck.OK:
+                return Transition(_UNIT_OUTCOMES[check], step, draft)
+            draft = replace(draft, unit_label=label)
+        case SkipUnit():
+            draft = replace(draft, unit_label=None)
+        case KeepUnit():
+            pass
+        case GiveConsent():
+            draft = replace(draft, consented_at=now)
+        case ConfirmProfile():
+            missing = first_missing(flow_name, draft)
+            if missing is not None:
+                return Transition(StepOutcome.MOVED, missing, draft)
+            return Transition(StepOutcome.FINISHED, Step.DONE, draft)
+    return Transition(StepOutcome.MOVED, next_step(flow_name, step, draft, places), draft)
+
+
+def new_resident(user_id: int, draft: ProfileDraft, now: datetime) -> Resident:
+    """The resident a confirmed onboarding draft registers."""
+    if draft.language is None or draft.community_code is None or draft.compound_code is None:
+        raise ValueError("an incomplete draft cannot register a resident")
+    if draft.consented_at is None:
+        raise ValueError("no one is registered without consenting to the privacy notice")
+    return Resident(
+        user_id=user_id,
+        language=draft.language,
+        community_code=draft.community_code,
+        compound_code=draft.compound_code,
+        building_code=draft.building_code,
+        unit_label=draft.unit_label,
+        level=draft.level,
+        consented_at=draft.consented_at,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def relocated(resident: Resident, draft: ProfileDraft, now: datetime) -> Resident:
+    """``resident`` at the address of a confirmed relocation draft, at the level it earns.
+
+    * Same address: nothing changes.
+    * Registering in the building whose QR code started the flow: *located*.
+    * Same building, another unit: at most *located* — the building is still
+      proven, but staff or a household code verified the old unit, not this one.
+    * Anywhere else: *unverified*, until a QR code or staff locate them again.
+    """
+    if draft.community_code is None or draft.compound_code is None:
+        raise ValueError("an incomplete draft cannot relocate a resident")
+    address = (draft.community_code, draft.compound_code, draft.building_code, draft.unit_label)
+    if address == resident.address:
+        return resident
+    located_now = (
+        draft.located_building is not None and draft.building_code == draft.located_building
+    )
+    same_building_located = (
+        draft.building_code is not None
+        and draft.building_code == resident.building_code
+        and resident.level.at_least(VerificationLevel.LOCATED)
+    )
+    level = (
+        VerificationLevel.LOCATED
+        if located_now or same_building_located
+        else VerificationLevel.UNVERIFIED
+    )
+    return replace(
+        resident,
+        community_code=draft.community_code,
+        compound_code=draft.compound_code,
+        building_code=draft.building_code,
+        unit_label=draft.unit_label,
+        level=level,
+        updated_at=now,
+    )
+
+
+# -- use cases ---------------------------------------------------------------------------------
+
+
+class StartOutcome(StrEnum):
+    STARTED = "started"
+    """A new onboarding flow."""
+    RESUMED = "resumed"
+    """An onboarding draft goes on where it was."""
+    REGISTERED = "registered"
+    """Already a resident; nothing changed."""
+    LOCATED = "located"
+    """A resident opened their own building's link: now (at least) located."""
+    ELSEWHERE = "elsewhere"
+    """A resident opened a link of another place: changing address is done in /me."""
+
+
+@dataclass(frozen=True)
+class StartResult:
+    outcome: StartOutcome
+    link: DeepLink
+    flow: Flow | None = None
+    resident: Resident | None = None
+    previous_message_id: int | None = None
+    """The message the resumed flow was on before: its buttons are retired."""
+
+
+async def start_onboarding(
+    uow: UnitOfWork,
+    user_id: int,
+    payload: str | None,
+    places: Places,
+    now: datetime,
+    update_id: int,
+) -> StartResult:
+    """``/start [PAYLOAD]``: begin or resume onboarding, or greet a resident.
+
+    The flow is committed before the bot answers; the handler sends the step's
+    message and then records its id (:func:`civic.flows.record_flow_message`).
+    """
+    link = parse_start_payload(payload, places)
+    async with uow:
+        resident = await uow.residents.get(user_id)
+        if resident is not None:
+            outcome, updated = _start_as_resident(resident, link, now)
+            if updated != resident:
+                await uow.residents.update(updated)
+                await uow.commit()
+            return StartResult(outcome, link, resident=updated)
+        flow = await uow.flows.get(user_id, ONBOARD)
+        if flow is not None and flow.has_seen(update_id):
+            return StartResult(StartOutcome.RESUMED, link, flow)
+        resumed = flow if flow is not None and not flow.finished else None
+        draft = ProfileDraft.from_json(resumed.draft).pruned(places) if resumed else ProfileDraft()
+        step = Step(resumed.step) if resumed else Step.LANGUAGE
+        linked = with_link(draft, link).pruned(places)
+        if _place_of(linked) != _place_of(draft) and linked.language is not None:
+            step = next_step(ONBOARD, Step.LANGUAGE, linked, places)  # go on from the link
+        step = resume_at(ONBOARD, step, linked)
+        started = Flow(
+            user_id=user_id,
+            name=ONBOARD,
+            step=step.value,
+            draft=linked.to_json(),
+            active=True,
+            message_id=None,  # the handler sends a new message and records it
+            last_update_id=update_id,
+            updated_at=now,
+        )
+        await uow.flows.deactivate_all(user_id, now)
+        await uow.flows.save(started)
+        await uow.commit()
+    return StartResult(
+        StartOutcome.RESUMED if resumed else StartOutcome.STARTED,
+        link,
+        started,
+        previous_message_id=resumed.message_id if resumed else None,
+    )
+
+
+def _place_of(draft: ProfileDraft) -> tuple[str | None, str | None, str | None]:
+    return (draft.community_code, draft.compound_code, draft.building_code)
+
+
+def _start_as_resident(
+    resident: Resident, link: DeepLink, now: datetime
+) -> tuple[StartOutcome, Resident]:
+    if not link.understood:
+        return StartOutcome.REGISTERED, resident
+    if link.kind is LinkKind.BUILDING and (
+        link.compound_code == resident.compound_code
+        and resident.building_code in (None, link.building_code)
+    ):
+        level = max(resident.level, VerificationLevel.LOCATED, key=lambda lv: lv.rank)
+        if level is resident.level and resident.building_code == link.building_code:
+            return StartOutcome.LOCATED, resident
+        return StartOutcome.LOCATED, replace(
+            resident, building_code=link.building_code, level=level, updated_at=now
+        )
+    if link.community_code != resident.community_code or (
+        link.compound_code is not None and link.compound_code != resident.compound_code
+    ):
+        return StartOutcome.ELSEWHERE, resident
+    if link.building_code is not None:  # their compound, another building than theirs
+        return StartOutcome.ELSEWHERE, resident
+    return StartOutcome.REGISTERED, resident
+
+
+class AnswerOutcome(StrEnum):
+    MOVED = "moved"
+    WRONG_STEP = "wrong_step"
+    UNKNOWN_PLACE = "unknown_place"
+    UNIT_EMPTY = "unit_empty"
+    UNIT_TOO_LONG = "unit_too_long"
+    UNIT_INVALID = "unit_invalid"
+    REGISTERED = "registered"
+    """Onboarding confirmed: the resident exists now."""
+    ALREADY_REGISTERED = "already_registered"
+    """Onboarding confirmed, but this person was registered already: nothing overwritten."""
+    RELOCATED = "relocated"
+    """A new address confirmed (the level may have changed: see :func:`relocated`)."""
+    NO_FLOW = "no_flow"
+    """No residents flow is active: cancelled, finished, or never started."""
+    OTHER_MESSAGE = "other_message"
+    """A button of a message the flow has left."""
+    REPLAYED = "replayed"
+    """This update was applied already (redelivered after a crash): answer again only."""
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    outcome: AnswerOutcome
+    flow: Flow | None = None
+    resident: Resident | None = None
+    previous: Resident | None = None
+    """The resident before a relocation, to show what changed."""
+
+    @property
+    def draft(self) -> ProfileDraft:
+        return ProfileDraft.from_json(self.flow.draft) if self.flow else ProfileDraft()
+
+    @property
+    def step(self) -> Step:
+        return Step(self.flow.step) if self.flow else Step.DONE
+
+
+async def answer_flow(
+    uow: UnitOfWork,
+    user_id: int,
+    answer: Answer,
+    places: Places,
+    now: datetime,
+    update_id: int,
+    message_id: int | None,
+) -> AnswerResult:
+    """Apply a button press or typed text to the person's onboarding or relocation.
+
+    ``message_id`` is the message whose button was pressed (``None`` for text).
+    Confirming registers the resident (one per Telegram user, however often the
+    update is delivered) or moves them; the flow row is kept as ``done``.
+    """
+    async with uow:
+        flows = [f for f in await uow.flows.of_user(user_id) if f.name in FLOW_NAMES]
+        replayed = next((f for f in flows if f.last_update_id == update_id), None)
+        active = next((f for f in flows if f.active), None)
+        if replayed is None and active is not None and active.has_seen(update_id):
+            replayed = active
+        if replayed is not None:
+            return AnswerResult(AnswerOutcome.REPLAYED, replayed, await uow.residents.get(user_id))
+        if active is None:
+            return AnswerResult(AnswerOutcome.NO_FLOW)
+        if message_id is not None and not active.accepts_press_on(message_id):
+            return AnswerResult(AnswerOutcome.OTHER_MESSAGE, active)
+        draft = ProfileDraft.from_json(active.draft).pruned(places)
+        step = resume_at(active.name, Step(active.step), draft)
+        transition = answer_step(active.name, step, draft, answer, places, now)
+        if transition.outcome is not StepOutcome.FINISHED:
+            if transition.outcome is not StepOutcome.MOVED:
+                return AnswerResult(AnswerOutcome(transition.outcome.value), active)
+            moved = active.moved(
+                step=transition.step.value,
+                draft=transition.draft.to_json(),
+                update_id=update_id,
+                now=now,
+            )
+            if message_id is not None:
+                moved = replace(moved, message_id=message_id)
+            await uow.flows.save(moved)
+            await uow.commit()
+            return AnswerResult(AnswerOutcome.MOVED, moved)
+        finished = active.moved(
+            step=Step.DONE.value,
+            draft=transition.draft.to_json(),
+            update_id=update_id,
+            now=now,
+            active=False,
+        )
+        result = await _finish(uow, user_id, active.name, transition.draft, now, finished)
+        await uow.flows.save(finished)
+        await uow.commit()
+        return result
+
+
+async def _finish(
+    uow: UnitOfWork,
+    user_id: int,
+    flow_name: str,
+    draft: ProfileDraft,
+    now: datetime,
+    finished: Flow,
+) -> AnswerResult:
+    current = await uow.residents.get(user_id)
+    if flow_name == ONBOARD:
+        if current is not None:
+            return AnswerResult(AnswerOutcome.ALREADY_REGISTERED, finished, current)
+        resident = new_resident(user_id, draft, now)
+        await uow.residents.add(resident)
+        return AnswerResult(AnswerOutcome.REGISTERED, finished, resident)
+    if current is None:
+        return AnswerResult(AnswerOutcome.NO_FLOW, finished)
+    moved = relocated(current, draft, now)
+    if moved != current:
+        await uow.residents.update(moved)
+    return AnswerResult(AnswerOutcome.RELOCATED, finished, moved, previous=current)
+
+
+class RelocationStart(StrEnum):
+    STARTED = "started"
+    NOT_REGISTERED = "not_registered"
+
+
+async def start_relocation(
+    uow: UnitOfWork,
+    user_id: int,
+    places: Places,
+    now: datetime,
+    update_id: int,
+    message_id: int | None,
+) -> tuple[RelocationStart, Flow | None]:
+    """ "Change compound" in /me: a relocation flow on that message, prefilled with the address."""
+    async with uow:
+        resident = await uow.residents.get(user_id)
+        if resident is None:
+            return RelocationStart.NOT_REGISTERED, None
+        flow = await uow.flows.get(user_id, RELOCATE)
+        if flow is not None and flow.has_seen(update_id):
+            return RelocationStart.STARTED, flow
+        started = Flow(
+            user_id=user_id,
+            name=RELOCATE,
+            step=Step.COMMUNITY.value,
+            draft=ProfileDraft.from_resident(resident).pruned(places).to_json(),
+            active=True,
+            message_id=message_id,
+            last_update_id=update_id,
+            updated_at=now,
+        )
+        await uow.flows.deactivate_all(user_id, now)
+        await uow.flows.save(started)
+        await uow.commit()
+    return RelocationStart.STARTED, started
+
+
+class LanguageSaved(StrEnum):
+    RESIDENT = "resident"
+    """Stored on the resident."""
+    DRAFT = "draft"
+    """Not registered yet: stored in the onboarding draft, which /start resumes."""
+
+
+async def set_language(
+    uow: UnitOfWork, user_id: int, language: str, places: Places, now: datetime
+) -> LanguageSaved:
+    """``/lang``: store the language every later reply uses (idempotent)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    async with uow:
+        if await uow.residents.set_language(user_id, language, now):
+            await uow.commit()
+            return LanguageSaved.RESIDENT
+        flow = await uow.flows.get(user_id, ONBOARD)
+        if flow is None or flow.finished:
+            draft = ProfileDraft(language=language)
+            flow = Flow(
+                user_id=user_id,
+                name=ONBOARD,
+                step=next_step(ONBOARD, Step.LANGUAGE, draft, places).value,
+                draft=draft.to_json(),
+                active=False,
+                message_id=None,
+                last_update_id=None,
+                updated_at=now,
+            )
+        else:
+            draft = replace(ProfileDraft.from_json(flow.draft), language=language)
+            step = Step(flow.step)
+            if step is Step.LANGUAGE:
+                step = next_step(ONBOARD, Step.LANGUAGE, draft, places)
+            flow = replace(flow, step=step.value, draft=draft.to_json(), updated_at=now)
+        await uow.flows.save(flow)
+        await uow.commit()
+    return LanguageSaved.DRAFT
+
+
+async def profile_hint(uow: UnitOfWork, user_id: int) -> ProfileHint:
+    """The sender's stored language and whether they are registered (read once per update)."""
+    async with uow:
+        language = await uow.residents.language_of(user_id)
+        if language is not None:
+            return ProfileHint(language, registered=True)
+        flow = await uow.flows.get(user_id, ONBOARD)
+    draft_language = ProfileDraft.from_json(flow.draft).language if flow else None
+    return ProfileHint(draft_language, registered=False)
+
+
+async def get_resident(uow: UnitOfWork, user_id: int) -> Resident | None:
+    """The resident with this Telegram user id, if registered (``/me``)."""
+    async with uow:
+        return await uow.residents.get(user_id)
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """The places of a resident or draft, resolved for display."""
+
+    community: Community | None = None
+    compound: Compound | None = None
+    building: Building | None = None
+
+
+def place_names(
+    places: Places, community: str | None, compound: str | None, building: str | None
+) -> PlaceNames:
+    """Resolve codes to places for showing them (retired codes resolve to ``None``)."""
+    return PlaceNames(
+        _community(places, community), _compound(places, compound), _building(places, building)
+    )
