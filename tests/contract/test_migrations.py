@@ -50,3 +50,18 @@ async def test_every_revision_steps_down_and_up_again(database: Database) -> Non
     for later in revisions:
         await migrate.upgrade(database.engine, later)
         assert await migrate.current_revision(database.engine) == later
+
+
+async def test_the_start_up_check_agrees_with_alembic(empty_database: Database) -> None:
+    """Start-up skips Alembic when the database is at head; that check must not lie."""
+    assert migrate.shipped_head() == migrate.head_revision()
+    assert await migrate.stored_revision(empty_database.engine) is None
+    assert not await migrate.is_at_head(empty_database.engine)
+
+    earlier = migrate.revisions()[-2]
+    await migrate.upgrade(empty_database.engine, earlier)
+    assert await migrate.stored_revision(empty_database.engine) == earlier
+    assert not await migrate.is_at_head(empty_database.engine)
+
+    assert await empty_database.migrate() == migrate.head_revision()
+    assert await migrate.is_at_head(empty_database.engine)
