@@ -109,8 +109,9 @@ async def test_429s_are_waited_out_and_every_notice_still_arrives_once(
 ) -> None:
     users = await residents(emulator, 200)
     await asyncio.sleep(1)
-    # The emulator allows half of what the bot was told it may send: 429s follow.
-    await emulator.set_limits(enabled=True, scale=LIMIT_SCALE / 2)
+    # The emulator allows a fifth of what the bot was told it may send: 429s follow,
+    # even when a loaded machine slows the bot down.
+    await emulator.set_limits(enabled=True, scale=LIMIT_SCALE / 5)
     try:
         stats = await emulator.stats()
         before, limited_before = stats["sends_per_chat"], stats["too_many_requests"]
