@@ -41,7 +41,8 @@ How it works
   :data:`GLOBAL_429_CHATS` different chats got a 429 within
   :data:`GLOBAL_429_WINDOW` seconds (then the global limit is the likely cause),
   or when the request had no chat. One chat's 429 never stops the others. A reply
-  is retried (``max_retries``, 2 by default) once the pause is over;
+  is retried (``max_retries``, 2 by default) once the pause is over (and after a
+  5xx or a refused connection, half a second later, then a second);
   notifications and broadcasts re-raise ``RetryAfter`` after pausing, so that the
   durable outbox reschedules its row.
 * **Memory.** A chat's bucket is kept while it has waiters or is not yet full
@@ -71,7 +72,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -437,6 +438,10 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+REPLY_RETRY_SECONDS = 0.5
+"""A reply that met a 5xx is sent again after this, then twice this."""
+
+
 class PriorityRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """python-telegram-bot's rate limiter for this bot; see the module docstring.
 
@@ -536,6 +541,15 @@ class PriorityRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 if priority is not Priority.REPLY or attempt >= self._max_retries:
                     raise
                 attempt += 1
+            except (BadRequest, TimedOut):
+                raise  # refused as such, or perhaps delivered: sending again could duplicate
+            except NetworkError:
+                # A 5xx or a refused connection: Telegram did not act on it. The user is
+                # waiting for this reply, which no outbox row would send again.
+                if priority is not Priority.REPLY or attempt >= self._max_retries:
+                    raise
+                attempt += 1
+                await self._sleep(REPLY_RETRY_SECONDS * attempt)
 
     async def _acquire(self, chat: ChatKey, priority: Priority) -> None:
         """Return once ``chat``'s bucket and the global bucket have given a token."""

@@ -20,10 +20,12 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     SQLite deployment costs start-up time for nothing (benchmark P5).
     """
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 async def insert_ignoring_duplicates(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
 
@@ -310,8 +310,13 @@ class Recorder:
         self.sent: list[tuple[float, str, Any]] = []
         self.refuse: dict[Any, list[float]] = {}
         """Per label, ``retry_after`` values to answer with before succeeding."""
+        self.fail: dict[Any, list[Exception]] = {}
+        """Per label, errors to raise (a 5xx, a 400) before succeeding."""
 
     async def __call__(self, label: Any) -> dict[str, Any]:
+        errors = self.fail.get(label)
+        if errors:
+            raise errors.pop(0)
         pending = self.refuse.get(label)
         if pending:
             raise RetryAfter(int(pending.pop(0)))
@@ -455,6 +460,35 @@ async def test_a_reply_gives_up_after_max_retries(
     await clock.advance(5.0)
     with pytest.raises(RetryAfter):
         await alice
+    assert recorder.sent == []
+
+
+async def test_a_reply_that_met_a_server_error_is_sent_again_shortly(
+    limiter: PriorityRateLimiter, clock: ManualClock
+) -> None:
+    recorder = Recorder(clock)
+    recorder.fail["alice"] = [NetworkError("Bad Gateway")]
+    alice = send(limiter, recorder, ALICE, "alice")
+    await clock.advance(0.4)
+    assert not alice.done()
+    await clock.advance(0.2)
+    assert await alice == {"ok": True}
+    assert recorder.sent[-1][0] == pytest.approx(0.5)
+
+
+async def test_refusals_and_notifications_are_not_retried_on_errors(
+    limiter: PriorityRateLimiter, clock: ManualClock
+) -> None:
+    recorder = Recorder(clock)
+    recorder.fail["reply"] = [BadRequest("Message text is empty")]
+    recorder.fail["notice"] = [NetworkError("Bad Gateway")]
+    reply = send(limiter, recorder, ALICE, "reply")
+    notice = send(limiter, recorder, BOB, "notice", Priority.NOTIFICATION)
+    await clock.advance(2.0)
+    with pytest.raises(BadRequest):
+        await reply
+    with pytest.raises(NetworkError):  # the outbox retries it, with its own backoff
+        await notice
     assert recorder.sent == []
 
 
