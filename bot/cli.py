@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     notice_parser = commands.add_parser(
         "notice", help="send a notice to every chat that can be reached (through the outbox)"
     )
-    notice_parser.add_argument("text", help="the notice; sent once per chat, however often run")
+    notice_parser.add_argument(
+        "text", help="the notice; sent once per chat and day, however often the command runs"
+    )
     return parser
 
 

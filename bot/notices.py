@@ -25,10 +25,14 @@ class NoticeTooLong(ValueError):
     """The notice text does not fit in one Telegram message with its frame."""
 
 
-def notice_key(text: str, chat_id: int) -> str:
-    """The same notice is queued once per chat, however often the command is run."""
+def notice_key(text: str, chat_id: int, now: datetime) -> str:
+    """The same notice is queued once per chat and day, however often the command runs.
+
+    Running it twice by mistake (or a retry after a timeout) sends nothing twice;
+    the same text on another day (next month's water cut) is a new notice.
+    """
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-    return f"notice:{digest}:{chat_id}"
+    return f"notice:{now.date().isoformat()}:{digest}:{chat_id}"
 
 
 async def queue_notice(database: Database, catalogs: Catalogs, text: str, now: datetime) -> int:
@@ -48,7 +52,7 @@ async def queue_notice(database: Database, catalogs: Catalogs, text: str, now: d
                     "parse_mode": "HTML",
                 },
                 priority=Priority.BROADCAST,
-                dedupe_key=notice_key(text, chat.chat_id),
+                dedupe_key=notice_key(text, chat.chat_id, now),
             )
             for chat in chats
         ]
