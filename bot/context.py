@@ -9,16 +9,19 @@ groups).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.callbacks import CallbackCodec, Decoded
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, places_from_config
 from bot.i18n import Catalogs, Locale, Translator, resolve_locale
+from bot.profiles import ProfileHints
 from bot.sender import OutboxSender
 from civic.flood import FloodControl
+from civic.places import Places
 from storage.database import Database
 
 SERVICES_KEY = "xieshang.services"
@@ -39,6 +42,13 @@ class Services:
     """Per-user flood control (``[flood]``), checked by :mod:`handlers.guards`."""
     clock: Clock = field(default_factory=SystemClock)
     """Where ``now`` comes from: pass ``clock.now()`` to services, never read the time."""
+    profiles: ProfileHints = field(default_factory=ProfileHints)
+    """Each sender's stored language and registration, read once (:mod:`bot.profiles`)."""
+
+    @cached_property
+    def places(self) -> Places:
+        """The active places, as ``config.toml`` lists them (synced to the database at start)."""
+        return places_from_config(self.settings.config)
 
 
 def services_of(application: Application) -> Services:  # type: ignore[type-arg]
@@ -61,6 +71,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._locale: Locale | None = None
         self._language_code: str | None = None
+        self._preferred: str | None = None
         self.button: Decoded | None = None
         """The verified callback data of this update's button press, if any."""
 
@@ -78,9 +89,17 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def locale(self) -> Locale:
         if self._locale is None:
-            # A stored preference (/lang) joins here with the residents capability.
-            self._locale = resolve_locale(None, self._language_code)
+            self._locale = resolve_locale(self._preferred, self._language_code)
         return self._locale
+
+    def prefer_language(self, language: str | None) -> None:
+        """Use the sender's stored choice (``/lang``, onboarding) from now on in this update.
+
+        :func:`handlers.residents.load_profile` calls it before any capability
+        runs, and the handler that stores a new choice calls it again.
+        """
+        self._preferred = language
+        self._locale = None
 
     @property
     def t(self) -> Translator:

@@ -475,6 +475,15 @@ def resume_at(flow_name: str, step: Step, draft: ProfileDraft) -> Step:
     return step
 
 
+def current(flow: Flow, places: Places) -> tuple[Step, ProfileDraft]:
+    """Where a stored residents flow stands now, against today's places."""
+    draft = ProfileDraft.from_json(flow.draft).pruned(places)
+    if flow.finished:
+        return Step.DONE, draft
+    known = {step.value: step for step in Step}
+    return resume_at(flow.name, known.get(flow.step, Step.DONE), draft), draft
+
+
 # -- answers ---------------------------------------------------------------------------------
 
 
@@ -888,8 +897,7 @@ async def answer_flow(
             return AnswerResult(AnswerOutcome.NO_FLOW)
         if message_id is not None and not active.accepts_press_on(message_id):
             return AnswerResult(AnswerOutcome.OTHER_MESSAGE, active)
-        draft = ProfileDraft.from_json(active.draft).pruned(places)
-        step = resume_at(active.name, Step(active.step), draft)
+        step, draft = current(active, places)
         transition = answer_step(active.name, step, draft, answer, places, now)
         if transition.outcome is not StepOutcome.FINISHED:
             if transition.outcome is not StepOutcome.MOVED:
@@ -962,11 +970,15 @@ async def start_relocation(
         flow = await uow.flows.get(user_id, RELOCATE)
         if flow is not None and flow.has_seen(update_id):
             return RelocationStart.STARTED, flow
+        if flow is not None and not flow.finished:  # a draft left with /cancel goes on
+            step, draft = current(flow, places)
+        else:
+            step, draft = Step.COMMUNITY, ProfileDraft.from_resident(resident).pruned(places)
         started = Flow(
             user_id=user_id,
             name=RELOCATE,
-            step=Step.COMMUNITY.value,
-            draft=ProfileDraft.from_resident(resident).pruned(places).to_json(),
+            step=step.value,
+            draft=draft.to_json(),
             active=True,
             message_id=message_id,
             last_update_id=update_id,

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common, guards, outbox
+from handlers import common, flows, guards, outbox, residents
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every capability's handlers, in one place."""
     guards.register(application)
     outbox.register(application)
+    residents.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
+    flows.register(application)  # /cancel and free text, for whichever flow a person is in
     common.register_fallbacks(application)
     guards.register_fallbacks(application)

@@ -1,17 +1,12 @@
-"""Commands every user has: ``/help``, and the answer to a command the bot does not know."""
+"""The answer to a command the bot does not know (``/help`` is in :mod:`handlers.residents`,
+since what it lists depends on who is asking)."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
-
-
-async def help_command(update: Update, context: BotContext) -> None:
-    """Say what the bot does and which commands there are."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t("common.help"))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -23,7 +18,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(CommandHandler("help", help_command))
+    """Nothing before the fallbacks yet: commands every user has live with their capability."""
 
 
 def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
