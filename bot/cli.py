@@ -17,11 +17,14 @@ from pathlib import Path
 
 from bot import runner
 from bot.config import ConfigError, Settings, load_settings, places_from_config
+from bot.config.models import BOT_USERNAME_PATTERN
 from bot.health import print_health
 from bot.i18n import Catalogs, Translator, resolve_locale
 from bot.logs import REDACTION, configure_logging
 from bot.notices import MAX_NOTICE_CHARACTERS, NoticeTooLong, queue_notice
+from bot.qr import write_qr_png
 from bot.startup import prepare_database
+from civic.residents import deep_link, parse_start_payload
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
 
@@ -64,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     notice_parser.add_argument(
         "text", help="the notice; sent once per chat and day, however often the command runs"
     )
+    qr_parser = commands.add_parser(
+        "qr", help="write the QR code (PNG) of a deep link to a community, compound or building"
+    )
+    qr_parser.add_argument("code", help="a place code of config.toml, e.g. HD, HD-01 or HD-01-3")
+    qr_parser.add_argument("--out", type=Path, help="the PNG to write (default: qr-CODE.png)")
+    qr_parser.add_argument(
+        "--bot", help="the bot's username (default: [telegram] bot_username of config.toml)"
+    )
     return parser
 
 
@@ -85,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if secret is not None:
             REDACTION.add_secret(secret.get_secret_value())
     command = args.command or "run"
+    if command == "qr":
+        return write_qr(args, settings, t)
     if command == "check-config":
         counts = places_from_config(settings.config).counts()
         print(
@@ -140,6 +153,23 @@ async def _queue_notice(database: Database, text: str, t: Translator) -> int:
         print(t("cli.notice.bad_length", limit=MAX_NOTICE_CHARACTERS), file=sys.stderr)
         return EXIT_FAILED
     print(t("cli.notice.queued", count=count) if count else t("cli.notice.nobody"))
+    return 0
+
+
+def write_qr(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    """``qr CODE``: the PNG of ``t.me/<bot>?start=CODE``, for a place config.toml lists."""
+    username = (args.bot or settings.config.telegram.bot_username or "").removeprefix("@")
+    if not BOT_USERNAME_PATTERN.fullmatch(username):
+        print(t("cli.qr.no_username", username=username), file=sys.stderr)
+        return EXIT_CONFIG
+    link = parse_start_payload(args.code, places_from_config(settings.config))
+    code = link.building_code or link.compound_code or link.community_code
+    if code is None:
+        print(t("cli.qr.unknown_code", code=args.code), file=sys.stderr)
+        return EXIT_FAILED
+    url = deep_link(username, code)
+    path = write_qr_png(url, args.out or Path(f"qr-{code}.png"))
+    print(t("cli.qr.written", path=path, link=url))
     return 0
 
 

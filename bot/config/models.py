@@ -20,6 +20,9 @@ from civic.places import CategoryType
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
 """Codes go into deep links (≤ 64 chars of ``[A-Za-z0-9_-]``) and tracking numbers."""
 
+BOT_USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]$")
+"""Telegram usernames are 5-32 characters; a bot's ends in "bot"."""
+
 BUILDING_LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,7}$")
 
 
@@ -62,7 +65,18 @@ def _check_hhmm(value: str) -> str:
     return value
 
 
+def _check_bot_username(value: str) -> str:
+    name = value.removeprefix("@")
+    if not BOT_USERNAME_PATTERN.fullmatch(name):
+        raise ValueError(
+            f"{value!r} is not a bot's username: 5-32 ASCII letters, digits or '_', starting "
+            "with a letter and ending in 'bot' (e.g. 'xieshang_bot'), as BotFather shows it"
+        )
+    return name
+
+
 Code = Annotated[str, AfterValidator(_check_code)]
+BotUsername = Annotated[str, AfterValidator(_check_bot_username)]
 BuildingLabel = Annotated[str, AfterValidator(_check_building_label)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 HourMinute = Annotated[str, AfterValidator(_check_hhmm)]
@@ -101,6 +115,8 @@ class TelegramSection(Section):
     """Where local mode serves the emulator (0 picks a free port)."""
     webhook_max_connections: int = Field(40, ge=1, le=100)
     """How many webhook requests Telegram may have open at once (Bot API: 1-100, default 40)."""
+    bot_username: BotUsername | None = None
+    """The bot's @username, for deep links printed as QR codes (``xieshang qr``)."""
 
 
 class SendingSection(Section):
