@@ -30,6 +30,7 @@ from bot.logs import REDACTION
 from bot.processing import PerUserOrderedProcessor
 from bot.startup import prepare_database
 from bot.webhook import webhook_intake
+from handlers import start_up
 from scheduler.jobqueue import start_ticking
 from scheduler.ticker import Outcome, TickReport
 from storage.database import Database
@@ -120,6 +121,7 @@ async def _serve(
     await clock.refresh()
     async with application:
         await application.start()
+        await start_up(application)  # the command menus
         assert application.job_queue is not None  # the job-queue extra is a dependency
         start_ticking(
             application.job_queue,

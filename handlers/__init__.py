@@ -23,3 +23,8 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     flows.register(application)  # /cancel and free text, for whichever flow a person is in
     common.register_fallbacks(application)
     guards.register_fallbacks(application)
+
+
+async def start_up(application: Application) -> None:  # type: ignore[type-arg]
+    """Once the application runs: what capabilities tell Telegram (the command menus)."""
+    await residents.set_command_menus(application)

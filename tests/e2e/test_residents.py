@@ -6,9 +6,16 @@ through what it says (``/me``), never by reading its database.
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from tests.e2e.conftest import BotProcess
+from tests.helpers import ROOT
+from tests.qr_decode import read_qr
 from tgemu.client import EmulatorClient, EmulatorUser, ReceivedMessage
 
 pytestmark = pytest.mark.e2e
@@ -281,3 +288,40 @@ async def test_a_resident_changes_language_and_address_from_me(emulator: Emulato
     profile = await say(ann, "/me")
     assert "北苑小区" in (profile.text or "")
     assert "未认证" in (profile.text or "")
+
+
+async def test_the_command_menu_is_set_in_chinese_and_in_english(
+    emulator: EmulatorClient,
+) -> None:
+    menus = {m["language_code"]: m["commands"] for m in await emulator.commands()}
+
+    chinese, english = menus[""], menus["en"]
+    assert [c["command"] for c in chinese] == ["start", "me", "lang", "cancel", "help"]
+    assert [c["command"] for c in english] == ["start", "me", "lang", "cancel", "help"]
+    assert chinese[1]["description"] == "我的资料"
+    assert english[1]["description"] == "My profile"
+
+
+async def test_a_printed_qr_code_starts_onboarding_at_its_building(
+    emulator: EmulatorClient, bot: BotProcess, tmp_path: Path
+) -> None:
+    png = tmp_path / "notice-board.png"
+    qr = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "qr", "JSBL-02-5", "--out", str(png)),
+        *("--bot", "xieshang_bot"),
+        cwd=ROOT,
+        env=bot.env,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await asyncio.wait_for(qr.wait(), 60) == 0
+    link = read_qr(png)
+    assert link == "https://t.me/xieshang_bot?start=JSBL-02-5"
+    scanned = parse_qs(urlsplit(link).query)["start"][0]  # what Telegram hands the bot
+
+    li = await emulator.create_user(first_name="李", language_code="zh")
+    flow = await say(li, f"/start {scanned}")
+    assert "锦绣华庭 5号楼" in (flow.text or "")
+    flow = await tap(li, flow, "中文")
+    flow = await tap(li, flow, "跳过（不填单元）")
+    flow = await tap(li, flow, "同意")
+    assert "已定位" in (flow.text or "")
