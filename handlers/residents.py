@@ -176,21 +176,11 @@ def joined(*notices: str | None) -> str | None:
     return "\n".join(parts) if parts else None
 
 
-def flow_screen(
-    context: BotContext, flow: Flow, *, notice: str | None = None, page: int = 0
+async def flow_screen(
+    context: BotContext, flow: Flow, *, notice: str | None = None, page: int | None = None
 ) -> Screen:
-    """The screen of a residents flow as it stands (not finished)."""
-    services = context.services
-    step, draft = current(flow, services.places)
-    return step_screen(
-        painter_of(context), services.catalogs, flow.name, step, draft, notice=notice, page=page
-    )
-
-
-async def flow_screen_with_resident(
-    context: BotContext, flow: Flow, *, notice: str | None = None
-) -> Screen:
-    """Like :func:`flow_screen`; a relocation's summary also needs the resident as they are."""
+    """The screen of a residents flow as it stands (a relocation's summary shows the level
+    the new address keeps, so it needs the resident as they are)."""
     services = context.services
     step, draft = current(flow, services.places)
     previous = None
@@ -203,6 +193,7 @@ async def flow_screen_with_resident(
         step,
         draft,
         notice=notice,
+        page=page,
         previous=previous,
     )
 
@@ -225,7 +216,6 @@ async def start(update: Update, context: BotContext) -> None:
         services.clock.now(),
         update.update_id,
     )
-    painter = painter_of(context)
     notice = link_notice(context, result.link)
     if result.resident is not None:
         remember(context, user.id, result.resident.language, registered=True)
@@ -247,7 +237,7 @@ async def start(update: Update, context: BotContext) -> None:
         notice = joined(notice, context.t("residents.start.resumed"))
     elif result.link.understood:
         notice = joined(notice, linked_notice(context, result.link))
-    screen = await flow_screen_with_resident(context, flow, notice=notice)
+    screen = await flow_screen(context, flow, notice=notice)
     sent = await send(context, message.chat_id, screen)
     await record_flow_message(
         services.database.uow(), user.id, flow.name, sent.message_id, services.clock.now()
@@ -256,7 +246,8 @@ async def start(update: Update, context: BotContext) -> None:
         await flows.retire_keyboard(context, message.chat_id, result.previous_message_id)
 
 
-def linked_notice(context: BotContext, link: DeepLink) -> str:
+def link_place(context: BotContext, link: DeepLink) -> str:
+    """The place a deep link names, for a sentence: "Hedong Garden Building 1"."""
     painter = painter_of(context)
     names = place_names(
         context.services.places, link.community_code, link.compound_code, link.building_code
@@ -264,18 +255,15 @@ def linked_notice(context: BotContext, link: DeepLink) -> str:
     place = painter.place(names.compound or names.community)
     if names.building is not None:
         place = f"{place} {painter.building(names.building)}"
-    return context.t("residents.start.linked", place=escape(place))
+    return escape(place)
+
+
+def linked_notice(context: BotContext, link: DeepLink) -> str:
+    return context.t("residents.start.linked", place=link_place(context, link))
 
 
 def elsewhere_notice(context: BotContext, link: DeepLink) -> str:
-    painter = painter_of(context)
-    names = place_names(
-        context.services.places, link.community_code, link.compound_code, link.building_code
-    )
-    place = painter.place(names.compound or names.community)
-    if names.building is not None:
-        place = f"{place} {painter.building(names.building)}"
-    return context.t("residents.start.elsewhere", place=escape(place))
+    return context.t("residents.start.elsewhere", place=link_place(context, link))
 
 
 # -- steps by button -------------------------------------------------------------------------------
@@ -357,7 +345,7 @@ async def outcome_screen(
         return Screen(context.t("residents.flow.closed"))
     if result.outcome is AnswerOutcome.UNKNOWN_PLACE:
         notice = joined(notice, context.t("residents.flow.unknown_place"))
-    return await flow_screen_with_resident(context, flow, notice=notice)
+    return await flow_screen(context, flow, notice=notice)
 
 
 async def turn_page(update: Update, context: BotContext) -> None:
@@ -374,14 +362,10 @@ async def turn_page(update: Update, context: BotContext) -> None:
         await acknowledge(query, context.t("common.button.stale"), alert=True)
         return
     step, _ = current(flow, context.services.places)
-    page = button.int_arg(1) if step.value == button.args[0] else 0
+    page = button.int_arg(1) if step.value == button.args[0] else None
     await acknowledge(query)
-    await edit(
-        context,
-        query.message.chat.id,
-        query.message.message_id,
-        flow_screen(context, flow, page=page),
-    )
+    screen = await flow_screen(context, flow, page=page)
+    await edit(context, query.message.chat.id, query.message.message_id, screen)
 
 
 async def cancel_button(update: Update, context: BotContext) -> None:
@@ -478,7 +462,7 @@ async def change_address(update: Update, context: BotContext) -> None:
         await acknowledge(query, context.t("residents.me.not_registered"), alert=True)
         return
     await acknowledge(query)
-    screen = await flow_screen_with_resident(context, flow)
+    screen = await flow_screen(context, flow)
     await edit(context, query.message.chat.id, query.message.message_id, screen)
 
 

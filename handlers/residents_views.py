@@ -170,10 +170,13 @@ def step_screen(
     draft: ProfileDraft,
     *,
     notice: str | None = None,
-    page: int = 0,
+    page: int | None = None,
     previous: Resident | None = None,
 ) -> Screen:
-    """The message of a flow at ``step``: an optional notice, the question, its buttons."""
+    """The message of a flow at ``step``: an optional notice, the question, its buttons.
+
+    ``page`` of a long list of places; by default the page with the current choice.
+    """
     t = painter.t
     rows: list[list[InlineKeyboardButton]] = []
     if step is Step.LANGUAGE:
@@ -262,7 +265,7 @@ def paged(
     painter: Painter,
     step: Step,
     buttons: Sequence[InlineKeyboardButton],
-    page: int,
+    page: int | None,
     per_page: int,
     *,
     columns: int,
@@ -270,8 +273,12 @@ def paged(
     """``buttons`` of one page in rows of ``columns``, with ‹ › when there are more pages.
 
     A community may have dozens of compounds (the seed counts 775 old compounds
-    in 13 communities): a page keeps the keyboard on one screen.
+    in 13 communities): a page keeps the keyboard on one screen. Without a
+    ``page``, the one with the chosen button (marked :data:`CHOSEN`) is shown.
     """
+    if page is None:
+        marked = (i for i, b in enumerate(buttons) if b.text.startswith(CHOSEN))
+        page = next(marked, 0) // per_page
     pages = max(1, -(-len(buttons) // per_page))
     page = min(max(page, 0), pages - 1)
     shown = buttons[page * per_page : (page + 1) * per_page]

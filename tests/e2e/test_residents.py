@@ -325,3 +325,21 @@ async def test_a_printed_qr_code_starts_onboarding_at_its_building(
     flow = await tap(li, flow, "跳过（不填单元）")
     flow = await tap(li, flow, "同意")
     assert "已定位" in (flow.text or "")
+
+
+async def test_a_long_list_turns_pages_and_back_goes_one_step_back(
+    emulator: EmulatorClient,
+) -> None:
+    ann = await emulator.create_user(first_name="Ann", language_code="en")
+    flow = await say(ann, "/start")
+    flow = await tap(ann, flow, "English")
+    assert "1/2" in flow.button_texts
+    assert "Xinjian Street Community" not in flow.button_texts
+
+    flow = await tap(ann, flow, "›")
+    assert "2/2" in flow.button_texts
+    flow = await tap(ann, flow, "Xinjian Street Community")
+    assert "Which compound do you live in?" in (flow.text or "")
+    flow = await tap(ann, flow, "Back")
+    assert "Which community do you live in?" in (flow.text or "")
+    assert "✓ Xinjian Street Community" in flow.button_texts  # the page of the choice
