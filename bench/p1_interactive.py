@@ -118,10 +118,12 @@ class CommandScript(Script):
     def reply_key(self, text: str) -> str:
         """``/help`` for xieshang's help text or an echoed /help; else the command quoted.
 
+        xieshang's help starts with ``common.help`` and goes on with what this
+        person's roles can do, so the reply is matched by that beginning.
         Anything else (say, an unknown-command answer to ``/help``) keeps its own
         text as key, so it counts as unexpected without taking a step's place.
         """
-        if text in self._help_texts:
+        if any(text.startswith(help_text) for help_text in self._help_texts):
             return HELP
         found = self._unknown.search(text)
         return found.group(0) if found else f"other: {text[:60]}"
