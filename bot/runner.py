@@ -121,7 +121,7 @@ async def _serve(
     await clock.refresh()
     async with application:
         await application.start()
-        await start_up(application)  # the command menus
+        start_up(application)  # the command menus, in the background
         assert application.job_queue is not None  # the job-queue extra is a dependency
         start_ticking(
             application.job_queue,

@@ -25,6 +25,9 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     guards.register_fallbacks(application)
 
 
-async def start_up(application: Application) -> None:  # type: ignore[type-arg]
-    """Once the application runs: what capabilities tell Telegram (the command menus)."""
-    await residents.set_command_menus(application)
+def start_up(application: Application) -> None:  # type: ignore[type-arg]
+    """Once the application runs: what capabilities tell Telegram (the command menus).
+
+    In the background, so that receiving updates does not wait for it (P5).
+    """
+    application.create_task(residents.set_command_menus(application), name="command-menus")
