@@ -78,6 +78,10 @@ class ResidentsRepository(Protocol):
         """The resident's language, or ``None`` if not registered (one indexed read)."""
         ...
 
+    async def languages(self) -> list[tuple[int, str]]:
+        """Every resident's user id and language."""
+        ...
+
 
 class FlowsRepository(Protocol):
     """Flow state and drafts, one row per person and flow name; never commits."""
@@ -87,6 +91,10 @@ class FlowsRepository(Protocol):
     async def of_user(self, user_id: int) -> list[Flow]: ...
 
     async def active(self, user_id: int) -> Flow | None: ...
+
+    async def unfinished(self, name: str) -> list[Flow]:
+        """Every flow called ``name`` that is not done, active or not."""
+        ...
 
     async def save(self, flow: Flow) -> None:
         """Insert or replace the row of ``(flow.user_id, flow.name)``."""

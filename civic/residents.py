@@ -1042,6 +1042,22 @@ async def profile_hint(uow: UnitOfWork, user_id: int) -> ProfileHint:
     return ProfileHint(draft_language, registered=False)
 
 
+async def all_profile_hints(uow: UnitOfWork) -> dict[int, ProfileHint]:
+    """Every stored language, and who is registered (read once at start-up)."""
+    async with uow:
+        languages = await uow.residents.languages()
+        drafts = await uow.flows.unfinished(ONBOARD)
+    hints = {
+        flow.user_id: ProfileHint(language, registered=False)
+        for flow in drafts
+        if (language := ProfileDraft.from_json(flow.draft).language) is not None
+    }
+    hints.update(
+        (user_id, ProfileHint(language, registered=True)) for user_id, language in languages
+    )
+    return hints
+
+
 async def get_resident(uow: UnitOfWork, user_id: int) -> Resident | None:
     """The resident with this Telegram user id, if registered (``/me``)."""
     async with uow:

@@ -26,8 +26,9 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
 
 
 def start_up(application: Application) -> None:  # type: ignore[type-arg]
-    """Once the application runs: what capabilities tell Telegram (the command menus).
+    """Once the application runs: the residents' languages, and the command menus.
 
-    In the background, so that receiving updates does not wait for it (P5).
+    In the background, so that receiving updates does not wait for them (P5).
     """
+    application.create_task(residents.load_profiles(application), name="load-profiles")
     application.create_task(residents.set_command_menus(application), name="command-menus")

@@ -46,6 +46,7 @@ from civic.residents import (
     SkipUnit,
     StartOutcome,
     Step,
+    all_profile_hints,
     answer_flow,
     check_unit,
     current,
@@ -118,6 +119,18 @@ async def load_profile(update: Update, context: BotContext) -> None:
         hint = await profile_hint(services.database.uow(read_only=True), user.id)
         services.profiles.put(user.id, hint)
     context.prefer_language(hint.language)
+
+
+async def load_profiles(application: Application) -> None:  # type: ignore[type-arg]
+    """Read every stored hint once, so that updates need no read for it (:mod:`bot.profiles`)."""
+    services = services_of(application)
+    try:
+        hints = await all_profile_hints(services.database.uow(read_only=True))
+    except Exception:  # the bot works without: each update then reads what it needs
+        log.exception("could not load the residents' languages; reading them per update")
+        return
+    services.profiles.load(hints)
+    log.info("loaded the languages of %d people", len(hints))
 
 
 def remember(context: BotContext, user_id: int, language: str, *, registered: bool) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from civic.flows import Flow
+from civic.flows import DONE_STEP, Flow
 from storage.tables import flows
 from storage.upsert import upsert
 
@@ -57,6 +57,12 @@ class SqlFlowsRepository:
             .first()
         )
         return None if row is None else _flow(row)
+
+    async def unfinished(self, name: str) -> list[Flow]:
+        result = await self._conn.execute(
+            select(flows).where(flows.c.name == name, flows.c.step != DONE_STEP)
+        )
+        return [_flow(row) for row in result.mappings()]
 
     async def save(self, flow: Flow) -> None:
         await upsert(

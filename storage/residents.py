@@ -61,6 +61,10 @@ class SqlResidentsRepository:
         )
         return None if value is None else str(value)
 
+    async def languages(self) -> list[tuple[int, str]]:
+        result = await self._conn.execute(select(residents.c.user_id, residents.c.language))
+        return [(int(user_id), str(language)) for user_id, language in result]
+
 
 def _row(resident: Resident) -> dict[str, Any]:
     return {

@@ -31,6 +31,7 @@ from civic.residents import (
     StartOutcome,
     Step,
     VerificationLevel,
+    all_profile_hints,
     answer_flow,
     profile_hint,
     set_language,
@@ -384,3 +385,18 @@ async def test_the_language_is_kept_on_the_resident_or_in_the_draft(db: Database
         await uow.commit()
     assert await set_language(db.uow(), USER + 1, "en", PLACES, NOW) is LanguageSaved.RESIDENT
     assert await profile_hint(db.uow(), USER + 1) == ProfileHint("en", registered=True)
+
+
+async def test_every_stored_language_is_read_back_for_the_profile_cache(db: Database) -> None:
+    async with db.uow() as uow:
+        await uow.residents.add(a_resident(USER, language="en"))
+        await uow.commit()
+    await set_language(db.uow(), USER + 1, "en", PLACES, NOW)  # a draft with a language
+    await start_onboarding(db.uow(), USER + 2, None, PLACES, NOW, 1)  # a draft without
+
+    hints = await all_profile_hints(db.uow())
+
+    assert hints == {
+        USER: ProfileHint("en", registered=True),
+        USER + 1: ProfileHint("en", registered=False),
+    }

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.callbacks import MAX_BYTES, CallbackCodec, Decoded
 from bot.config import load_config_file, places_from_config
 from bot.i18n import Catalogs
-from bot.profiles import ProfileHints
+from bot.profiles import NOBODY, ProfileHints
 from civic.places import Building, Compound, Places
 from civic.residents import (
     ONBOARD,
@@ -162,16 +162,17 @@ def test_help_tells_residents_and_newcomers_apart(registered: bool) -> None:
     assert ("/start" in text) is not registered
 
 
-def test_the_profile_cache_forgets_the_least_recently_used() -> None:
-    hints = ProfileHints(capacity=2)
+def test_the_profile_cache_asks_the_database_until_it_has_loaded_everything() -> None:
+    hints = ProfileHints()
     hints.put(1, ProfileHint("en", registered=True))
-    hints.put(2, ProfileHint(None, registered=False))
-    assert hints.get(1) == ProfileHint("en", registered=True)  # 1 is now the most recent
+    assert hints.get(2) is None  # not loaded yet: only the database can tell
+
     hints.put(3, ProfileHint("zh_CN", registered=False))
-    assert (hints.get(1), hints.get(2), len(hints)) == (
-        ProfileHint("en", registered=True),
-        None,
-        2,
-    )
+    hints.load({1: ProfileHint("zh_CN", registered=True), 3: ProfileHint("en", registered=False)})
+
+    assert hints.complete
+    assert hints.get(1) == ProfileHint("en", registered=True)  # put after the read: newer
+    assert hints.get(3) == ProfileHint("zh_CN", registered=False)
+    assert hints.get(2) == NOBODY
     hints.forget(1)
-    assert hints.get(1) is None
+    assert (hints.get(1), len(hints)) == (NOBODY, 1)
