@@ -74,6 +74,7 @@ PLACES_PER_PAGE: Final = 10
 BUILDINGS_PER_PAGE: Final = 12
 CHOSEN: Final = "✓ "
 
+LANGUAGE_PROMPT: Final = N_("residents.onboard.language")
 LANGUAGE_NAME: Final = {
     "zh_CN": N_("residents.language.zh"),
     "en": N_("residents.language.en"),
@@ -153,7 +154,7 @@ class Painter:
 
 def language_prompt(catalogs: Catalogs) -> str:
     """The language question in both languages: the reader may read only one of them."""
-    return "\n".join(catalogs.for_locale(lang)("residents.onboard.language") for lang in LANGUAGES)
+    return "\n".join(catalogs.for_locale(lang)(LANGUAGE_PROMPT) for lang in LANGUAGES)
 
 
 def language_buttons(painter: Painter, action: str, *extra: str) -> list[InlineKeyboardButton]:
