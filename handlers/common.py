@@ -1,12 +1,47 @@
-"""The answer to a command the bot does not know (``/help`` is in :mod:`handlers.residents`,
-since what it lists depends on who is asking)."""
+"""What every capability shares: the answer to an unknown command, and to a failure.
+
+``/help`` is in :mod:`handlers.residents`, since what it lists depends on who asks.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
+from storage.inbox import InboxStatus
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """A handler raised: log it, keep it on the update's inbox row, tell the person.
+
+    The log names the update and the error, never the message's text (personal
+    data). The inbox row becomes ``failed`` with the error, so an operator sees
+    which updates went wrong; the processing layer's later "done" does not
+    overwrite it. Whatever the person entered stays in their draft (flows are
+    committed before each reply), so "try again" loses nothing.
+    """
+    error = context.error
+    if not isinstance(update, Update):
+        log.error("error outside any update: %r", error, exc_info=error)
+        return
+    log.error("update %d failed: %r", update.update_id, error, exc_info=error)
+    detail = f"{type(error).__name__}: {error}"[:2000]
+    with contextlib.suppress(Exception):  # the database may be what failed
+        async with context.services.database.uow() as uow:
+            now = context.services.clock.now()
+            await uow.inbox.mark(update.update_id, InboxStatus.FAILED, now, detail)
+            await uow.commit()
+    chat = update.effective_chat
+    if chat is not None and chat.type == chat.PRIVATE:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(chat.id, context.t("common.error.try_again"))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -18,7 +53,8 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Nothing before the fallbacks yet: commands every user has live with their capability."""
+    """The error handler; commands every user has live with their capability."""
+    application.add_error_handler(on_error)
 
 
 def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]

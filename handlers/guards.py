@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot.callbacks import Decoded, Rejected, RejectReason
 from bot.context import BotContext
 from civic.flood import FloodOutcome
+from handlers.buttons import acknowledge
 from storage.inbox import InboxStatus
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ async def flood_guard(update: Update, context: BotContext) -> None:
     if decision.outcome is FloodOutcome.WARN:
         text = context.t("common.flood.slow_down", seconds=decision.wait_seconds())
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            await acknowledge(update.callback_query, text, alert=True)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
     async with context.services.database.uow() as uow:
@@ -92,7 +93,7 @@ async def refuse_button(update: Update, context: BotContext, rejected: Rejected)
     """Answer a refused button press, so the user's spinner stops and they know why."""
     query = update.callback_query
     if query is not None:
-        await query.answer(context.t(REJECTION_TEXT[rejected.reason]), show_alert=True)
+        await acknowledge(query, context.t(REJECTION_TEXT[rejected.reason]), alert=True)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
