@@ -9,6 +9,7 @@ through :mod:`storage`, as the services do).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -22,9 +23,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tgemu.client import EmulatorClient
 
@@ -38,6 +40,17 @@ AIOGRAM_PIN = "aiogram==3.31.0"
 
 class BenchFailed(Exception):
     """The benchmark itself broke (a bot did not answer, replies out of order, ...)."""
+
+
+def run_bench(
+    main_async: Callable[[argparse.Namespace], Coroutine[Any, Any, int]], args: argparse.Namespace
+) -> int:
+    """Run a benchmark's coroutine; a broken benchmark says so last and exits 1."""
+    try:
+        return asyncio.run(main_async(args))
+    except BenchFailed as error:
+        print(f"BENCHMARK BROKEN: {error}", file=sys.stderr)
+        return 1
 
 
 def say(message: str) -> None:

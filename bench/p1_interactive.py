@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.harness import (
-    BenchFailed,
     BotSpec,
     EmulatorProcess,
     aiogram_echo,
@@ -46,6 +45,7 @@ from bench.harness import (
     machine,
     median,
     ptb_echo,
+    run_bench,
     say,
     table,
     warm_up,
@@ -485,11 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.per_user, args.rounds = 20, 6, 1
-    try:
-        return asyncio.run(main_async(args))
-    except BenchFailed as error:
-        print(f"BENCHMARK BROKEN: {error}", file=sys.stderr)
-        return 1
+    return run_bench(main_async, args)
 
 
 if __name__ == "__main__":

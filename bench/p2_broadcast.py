@@ -47,6 +47,7 @@ from bench.harness import (
     keep_logs,
     machine,
     migrate,
+    run_bench,
     say,
     sqlite_url,
     table,
@@ -324,11 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.recipients = 300
-    try:
-        return asyncio.run(main_async(args))
-    except BenchFailed as error:
-        print(f"BENCHMARK BROKEN: {error}", file=sys.stderr)
-        return 1
+    return run_bench(main_async, args)
 
 
 if __name__ == "__main__":

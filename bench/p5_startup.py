@@ -38,6 +38,7 @@ from bench.harness import (
     method_calls,
     migrate,
     ptb_echo,
+    run_bench,
     say,
     table,
     xieshang_bot,
@@ -179,11 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.repeat = 1
-    try:
-        return asyncio.run(main_async(args))
-    except BenchFailed as error:
-        print(f"BENCHMARK BROKEN: {error}", file=sys.stderr)
-        return 1
+    return run_bench(main_async, args)
 
 
 if __name__ == "__main__":
