@@ -97,8 +97,12 @@ class AiohttpRequest(BaseRequest):
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
-        except aiohttp.ClientError as error:
+        except aiohttp.ClientConnectorError as error:  # never reached Telegram: safe to retry
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        except aiohttp.ClientError as error:
+            # The request may have been written and acted on (a reset, a cut answer):
+            # TimedOut, which nothing resends blindly, rather than NetworkError.
+            raise TimedOut(f"aiohttp.{type(error).__name__}: {error}") from error
         except asyncio.CancelledError:
             raise
 

@@ -58,7 +58,8 @@ def seen_chat(update: Update) -> SeenChat | None:
         return None
     user = update.effective_user
     language = user.language_code if user is not None and chat.type == "private" else None
-    return SeenChat(chat.id, chat.type, language)
+    # Telegram promises no length; the column holds 16 (PostgreSQL would refuse more).
+    return SeenChat(chat.id, chat.type, language[:16] if language else None)
 
 
 async def store_updates(
@@ -164,9 +165,20 @@ class Poller:
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            backoff = 1.0
             self.health.last_get_updates = self._clock()
-            await self._store(updates)
+            try:
+                await self._store(updates)
+            except Exception as error:  # the batch is not confirmed: Telegram sends it again
+                log.error(
+                    "storing %d updates failed (%s); retrying in %.0f s",
+                    len(updates),
+                    type(error).__name__,
+                    backoff,
+                )
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
             if not updates:
                 continue
             offset = updates[-1].update_id + 1  # confirmed by the next call, after the commit
@@ -339,9 +351,11 @@ class InboxFeeder:
             return  # not processed: it stays pending for the next start
         status = InboxStatus.DONE if error is None else InboxStatus.FAILED
         detail = None if error is None else f"{type(error).__name__}: {error}"[:2000]
-        await self._outcomes.add(InboxOutcome(update.update_id, status, detail))
-        self._outstanding.discard(update.update_id)
-        await self._notify_room()
+        try:
+            await self._outcomes.add(InboxOutcome(update.update_id, status, detail))
+        finally:  # unrecorded, the row stays pending and is fed again at the next start
+            self._outstanding.discard(update.update_id)
+            await self._notify_room()
 
     async def _record_outcomes(self, outcomes: list[InboxOutcome]) -> None:
         async with self._database.uow() as uow:

@@ -203,7 +203,10 @@ class OutboxSender:
             await self._retry(row, timedelta(seconds=self._backoff(row.attempts + 1)), repr(error))
         else:
             # The row stays "in flight" until this commits, so it is never read again as due.
-            await self._sent.add((row.id, message.message_id))
+            try:
+                await self._sent.add((row.id, message.message_id))
+            except Exception as error:  # sent, but still pending: it will be sent again
+                log.error("recording outbox row %d as sent failed: %r", row.id, error)
 
     async def _record_sent(self, sent: list[tuple[int, int | None]]) -> None:
         async with self._database.uow() as uow:

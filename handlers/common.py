@@ -38,6 +38,10 @@ async def on_error(update: object, context: BotContext) -> None:
             now = context.services.clock.now()
             await uow.inbox.mark(update.update_id, InboxStatus.FAILED, now, detail)
             await uow.commit()
+    user = update.effective_user
+    hint = context.services.profiles.get(user.id) if user is not None else None
+    if hint is not None:  # PTB gives error handlers a fresh context: reapply /lang
+        context.prefer_language(hint.language)
     chat = update.effective_chat
     if chat is not None and chat.type == chat.PRIVATE:
         with contextlib.suppress(TelegramError):

@@ -54,7 +54,9 @@ async def flood_guard(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.my_chat_member is not None or update.chat_member is not None:
         return  # membership changes are Telegram's, not the user's typing
-    message = update.effective_message
+    # Only a new message's date says when the user sent it (a pressed button's
+    # message is the bot's, an edit keeps the original date).
+    message = update.message
     if message is not None and message.date is not None:
         age = (context.services.clock.now() - message.date).total_seconds()
         if age > REPLAY_AGE_SECONDS:

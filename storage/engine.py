@@ -21,6 +21,9 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     writes could see two different snapshots (SQLAlchemy docs, "Serializable
     isolation / Savepoints / Transactional DDL" for pysqlite).
     """
+    # Failed statements must not put their parameters (updates, residents' data) in
+    # exception texts, which reach the logs (spec 01: no personal data in logs).
+    options.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -9,7 +9,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, resolve_locale
+from bot.profiles import ProfileHints
+from civic.residents import ProfileHint
 from handlers.common import on_error
 from storage.database import Database
 from storage.inbox import InboxItem, InboxStatus
@@ -28,6 +30,7 @@ class FakeClock:
 class FakeServices:
     database: Database
     clock: FakeClock = field(default_factory=FakeClock)
+    profiles: ProfileHints = field(default_factory=ProfileHints)
 
 
 @dataclass
@@ -45,9 +48,14 @@ class FakeContext:
     services: FakeServices
     error: Exception
     bot: FakeBot = field(default_factory=FakeBot)
+    language: str = "en"
+
+    def prefer_language(self, language: str | None) -> None:
+        self.language = language or self.language
 
     def t(self, message_id: str, **params: Any) -> str:
-        return Catalogs.load(strict=True).for_locale("en")(message_id, **params)
+        locale = resolve_locale(self.language, None)
+        return Catalogs.load(strict=True).for_locale(locale)(message_id, **params)
 
 
 async def test_a_failed_update_is_recorded_and_the_person_told(database: Database) -> None:
@@ -55,7 +63,9 @@ async def test_a_failed_update_is_recorded_and_the_person_told(database: Databas
     async with database.uow() as uow:
         await uow.inbox.add([InboxItem(41, 10_000_001, json.dumps(payload))], NOW)
         await uow.commit()
-    context = FakeContext(FakeServices(database), RuntimeError("boom"))
+    services = FakeServices(database)
+    services.profiles.put(10_000_001, ProfileHint("zh_CN", registered=True))  # chose 中文
+    context = FakeContext(services, RuntimeError("boom"))
 
     await on_error(Update.de_json(payload, None), context)  # type: ignore[arg-type]
     async with database.uow() as uow:  # the processing layer's "done" comes after
@@ -64,4 +74,5 @@ async def test_a_failed_update_is_recorded_and_the_person_told(database: Databas
 
     async with database.uow(read_only=True) as uow:
         assert await uow.inbox.counts() == {"failed": 1}
-    assert context.bot.sent == [(10_000_001, context.t("common.error.try_again"))]
+    zh = Catalogs.load(strict=True).for_locale(resolve_locale("zh_CN", None))
+    assert context.bot.sent == [(10_000_001, zh("common.error.try_again"))]
