@@ -6,7 +6,7 @@ import os
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot.callbacks import CallbackCodec
+from bot.callbacks import LOCATION_PURPOSE, CallbackCodec, derived_key
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
@@ -83,6 +83,7 @@ def build_application(
         CallbackCodec(key.encode()),
         FloodControl(flood.messages, flood.per_seconds),
         clock,
+        location_key=derived_key(key, LOCATION_PURPOSE),
     )
     register_all(application)
     return application

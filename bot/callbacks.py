@@ -190,3 +190,17 @@ def _arg_text(arg: str | int) -> str:
     if not _ARG.fullmatch(text):
         raise ValueError(f"argument {text!r} must be printable ASCII without '|' or '~'")
     return text
+
+
+LOCATION_PURPOSE = "located"
+"""The purpose of the key that signs buildings' printed codes."""
+
+
+def derived_key(signing_key: str, purpose: str) -> bytes:
+    """A key for one purpose, derived from ``XIESHANG_SIGNING_KEY``.
+
+    Buttons and printed building codes are both signed with the one secret the
+    operator keeps, but never with the same key, so a signature made for one use
+    is never valid for the other.
+    """
+    return hmac.new(signing_key.encode(), f"xieshang:{purpose}".encode(), hashlib.sha256).digest()

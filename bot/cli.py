@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import runner
+from bot.callbacks import LOCATION_PURPOSE, derived_key
 from bot.config import ConfigError, Settings, load_settings, places_from_config
 from bot.config.models import BOT_USERNAME_PATTERN
 from bot.health import print_health
@@ -24,7 +25,7 @@ from bot.logs import REDACTION, configure_logging
 from bot.notices import MAX_NOTICE_CHARACTERS, NoticeTooLong, queue_notice
 from bot.qr import write_qr_png
 from bot.startup import prepare_database
-from civic.residents import deep_link, parse_start_payload
+from civic.residents import deep_link, location_code, parse_start_payload
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
 
@@ -167,10 +168,24 @@ def write_qr(args: argparse.Namespace, settings: Settings, t: Translator) -> int
     if code is None:
         print(t("cli.qr.unknown_code", code=args.code), file=sys.stderr)
         return EXIT_FAILED
+    if link.building_code is not None:  # posted inside the building: proves presence
+        signing_key = _signing_key(settings)
+        if signing_key is None:
+            print(t("cli.qr.no_signing_key"), file=sys.stderr)
+            return EXIT_CONFIG
+        code = location_code(link.building_code, derived_key(signing_key, LOCATION_PURPOSE))
     url = deep_link(username, code)
     path = write_qr_png(url, args.out or Path(f"qr-{code}.png"))
     print(t("cli.qr.written", path=path, link=url))
     return 0
+
+
+def _signing_key(settings: Settings) -> str | None:
+    """``XIESHANG_SIGNING_KEY``, or the key local mode generated into the data folder."""
+    if settings.secrets.signing_key is not None:
+        return settings.secrets.signing_key.get_secret_value()
+    local = settings.data_dir / runner.LOCAL_SIGNING_KEY_FILE
+    return local.read_text(encoding="utf-8").strip() if local.exists() else None
 
 
 def print_config_error(error: ConfigError, t: Translator) -> None:

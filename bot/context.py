@@ -44,6 +44,8 @@ class Services:
     """Where ``now`` comes from: pass ``clock.now()`` to services, never read the time."""
     profiles: ProfileHints = field(default_factory=ProfileHints)
     """Each sender's stored language and registration, read once (:mod:`bot.profiles`)."""
+    location_key: bytes | None = None
+    """Checks the proof in buildings' printed links (:func:`civic.residents.location_code`)."""
 
     @cached_property
     def places(self) -> Places:

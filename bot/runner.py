@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
 LOCAL_BOT_USERNAME = "xieshang_local_bot"
+LOCAL_SIGNING_KEY_FILE = "local-signing-key"
+"""Local mode's generated signing key, in the data folder (``qr`` reads it too)."""
 
 
 MakeIntake = Callable[[Application, InboxFeeder], Intake]  # type: ignore[type-arg]
@@ -224,7 +226,7 @@ async def run_local(
     signing_key = (
         settings.secrets.signing_key.get_secret_value()
         if settings.secrets.signing_key
-        else local_secret(settings.data_dir, "local-signing-key", secrets.token_urlsafe(32))
+        else local_secret(settings.data_dir, LOCAL_SIGNING_KEY_FILE, secrets.token_urlsafe(32))
     )
     port = settings.config.telegram.local_emulator_port
     REDACTION.add_secret(token)

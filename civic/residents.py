@@ -43,6 +43,8 @@ place that resolves it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -166,24 +168,66 @@ class DeepLink:
     community_code: str | None = None
     compound_code: str | None = None
     building_code: str | None = None
+    proves_location: bool = False
+    """A building link carrying a valid proof (:func:`location_code`): printed
+    inside the building, so whoever opens it is *located*. A bare building code
+    can be guessed from the naming scheme, so it only pre-selects the place."""
 
     @property
     def understood(self) -> bool:
         return self.kind in (LinkKind.COMMUNITY, LinkKind.COMPOUND, LinkKind.BUILDING)
 
 
-def parse_start_payload(payload: str | None, places: Places) -> DeepLink:
+LOCATION_PROOF_CHARS = 10
+"""Hex characters of the proof in a building's printed link (40 bits: not guessable)."""
+
+
+def location_code(building_code: str, location_key: bytes) -> str:
+    """The payload of the QR code posted inside a building: its code and a proof.
+
+    ``HD-01-1_3f9a0c51d2``. The proof is an HMAC of the code under a key derived
+    from the bot's signing key, so only staff's printed codes carry it; rotating
+    a building's code (a later slice) will add a per-building counter to the
+    signed text.
+    """
+    return f"{building_code}_{_location_proof(building_code, location_key)}"
+
+
+def _location_proof(building_code: str, location_key: bytes) -> str:
+    text = f"located:{building_code.upper()}".encode()
+    return hmac.new(location_key, text, hashlib.sha256).hexdigest()[:LOCATION_PROOF_CHARS]
+
+
+def parse_start_payload(
+    payload: str | None, places: Places, location_key: bytes | None = None
+) -> DeepLink:
     """Resolve the ``start`` parameter of a deep link (``t.me/<bot>?start=HD-01``).
 
     Codes share one namespace and ignore case (``bot.config.references``), so
     ``hd-01`` typed by hand finds ``HD-01``. A building link also names its
-    compound and community, a compound link its community.
+    compound and community, a compound link its community. A building code
+    followed by a valid proof (:func:`location_code`, checked with
+    ``location_key``) proves the person stands in the building; a wrong or
+    outdated proof still pre-selects the building.
     """
     text = payload or ""
     if not text:
         return DeepLink(LinkKind.NONE)
     if not START_PAYLOAD.fullmatch(text):
         return DeepLink(LinkKind.MALFORMED, text[:64])
+    link = _place_link(text, places)
+    code, separator, proof = text.rpartition("_")
+    if link.kind is LinkKind.UNKNOWN and separator:
+        signed = _place_link(code, places)
+        if signed.kind is LinkKind.BUILDING and signed.building_code is not None:
+            valid = location_key is not None and hmac.compare_digest(
+                proof.lower(), _location_proof(signed.building_code, location_key)
+            )
+            return replace(signed, payload=text, proves_location=valid)
+    return link
+
+
+def _place_link(text: str, places: Places) -> DeepLink:
     key = text.upper()
     building = next((b for b in places.buildings if b.code.upper() == key), None)
     if building is not None:
@@ -413,7 +457,7 @@ def with_link(draft: ProfileDraft, link: DeepLink) -> ProfileDraft:
         community_code=community,
         compound_code=compound,
         building_code=building,
-        located_building=link.building_code or draft.located_building,
+        located_building=(link.building_code if link.proves_location else draft.located_building),
         preset=preset,
     )
 
@@ -758,13 +802,14 @@ async def start_onboarding(
     places: Places,
     now: datetime,
     update_id: int,
+    location_key: bytes | None = None,
 ) -> StartResult:
     """``/start [PAYLOAD]``: begin or resume onboarding, or greet a resident.
 
     The flow is committed before the bot answers; the handler sends the step's
     message and then records its id (:func:`civic.flows.record_flow_message`).
     """
-    link = parse_start_payload(payload, places)
+    link = parse_start_payload(payload, places, location_key)
     async with uow:
         resident = await uow.residents.get(user_id)
         if resident is not None:
@@ -813,10 +858,13 @@ def _start_as_resident(
 ) -> tuple[StartOutcome, Resident]:
     if not link.understood:
         return StartOutcome.REGISTERED, resident
-    if link.kind is LinkKind.BUILDING and (
+    own_building = link.kind is LinkKind.BUILDING and (
         link.compound_code == resident.compound_code
         and resident.building_code in (None, link.building_code)
-    ):
+    )
+    if own_building and not link.proves_location:
+        return StartOutcome.REGISTERED, resident  # a typed code proves nothing
+    if own_building:
         level = max(resident.level, VerificationLevel.LOCATED, key=lambda lv: lv.rank)
         if level is resident.level and resident.building_code == link.building_code:
             return StartOutcome.LOCATED, resident

@@ -228,6 +228,7 @@ async def start(update: Update, context: BotContext) -> None:
         services.places,
         services.clock.now(),
         update.update_id,
+        services.location_key,
     )
     notice = link_notice(context, result.link)
     if result.resident is not None:

@@ -33,6 +33,7 @@ from civic.residents import (
     VerificationLevel,
     all_profile_hints,
     answer_flow,
+    location_code,
     profile_hint,
     set_language,
     start_onboarding,
@@ -41,6 +42,8 @@ from civic.residents import (
 from storage import tables
 from storage.database import Database
 from tests.helpers import SHIPPED_CONFIG
+
+LOCATION_KEY = b"location-key-for-tests-0123456789"
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 PLACES = places_from_config(load_config_file(SHIPPED_CONFIG))
@@ -207,7 +210,9 @@ async def onboard(db: Database, user_id: int = USER, payload: str | None = None)
         update_id += 1
         return update_id
 
-    started = await start_onboarding(db.uow(), user_id, payload, PLACES, NOW, next_id())
+    started = await start_onboarding(
+        db.uow(), user_id, payload, PLACES, NOW, next_id(), LOCATION_KEY
+    )
     assert started.flow is not None
     await record_flow_message(db.uow(), user_id, ONBOARD, 10, NOW)
     answers: list[Answer] = [ChooseLanguage("en")]
@@ -235,9 +240,15 @@ async def test_onboarding_registers_one_resident_with_what_was_chosen(db: Databa
 
 
 async def test_a_building_link_registers_a_located_resident(db: Database) -> None:
-    resident = await onboard(db, payload="HD-01-1")
+    resident = await onboard(db, payload=location_code("HD-01-1", LOCATION_KEY))
     assert resident.address == ("HD", "HD-01", "HD-01-1", "502")
     assert resident.level is VerificationLevel.LOCATED
+
+
+async def test_a_typed_building_code_preselects_but_does_not_locate(db: Database) -> None:
+    resident = await onboard(db, payload="HD-01-1")
+    assert resident.address == ("HD", "HD-01", "HD-01-1", "502")
+    assert resident.level is VerificationLevel.UNVERIFIED
 
 
 async def test_every_update_delivered_again_changes_nothing_and_registers_once(
@@ -330,10 +341,14 @@ async def test_a_residents_own_building_link_locates_them_and_another_place_does
         await uow.commit()
 
     elsewhere = await start_onboarding(db.uow(), USER, "CB-01", PLACES, NOW, 1)
-    located = await start_onboarding(db.uow(), USER, "HD-01-3", PLACES, NOW, 2)
-    other_building = await start_onboarding(db.uow(), USER, "HD-01-4", PLACES, NOW, 3)
+    typed = await start_onboarding(db.uow(), USER, "HD-01-3", PLACES, NOW, 2, LOCATION_KEY)
+    own = location_code("HD-01-3", LOCATION_KEY)
+    located = await start_onboarding(db.uow(), USER, own, PLACES, NOW, 2, LOCATION_KEY)
+    other = location_code("HD-01-4", LOCATION_KEY)
+    other_building = await start_onboarding(db.uow(), USER, other, PLACES, NOW, 3, LOCATION_KEY)
 
     assert elsewhere.outcome is StartOutcome.ELSEWHERE
+    assert typed.outcome is StartOutcome.REGISTERED, "a typed code proves nothing"
     assert located.outcome is StartOutcome.LOCATED
     assert other_building.outcome is StartOutcome.ELSEWHERE
     async with db.uow(read_only=True) as uow:

@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import BotProcess
+from bot.callbacks import LOCATION_PURPOSE, derived_key
+from civic.residents import location_code
+from tests.e2e.conftest import SIGNING_KEY, BotProcess
 from tests.helpers import ROOT
 from tests.qr_decode import read_qr
 from tgemu.client import EmulatorClient, EmulatorUser, ReceivedMessage
@@ -81,12 +83,32 @@ async def test_onboarding_in_chinese_step_by_step_without_a_link(
     assert profile.button_texts == ["更改语言", "更改住址"]
 
 
+def printed_code(building: str) -> str:
+    """What staff's QR code inside ``building`` carries: its code and a signed proof."""
+    return location_code(building, derived_key(SIGNING_KEY, LOCATION_PURPOSE))
+
+
+async def test_a_typed_building_code_preselects_the_building_but_does_not_locate(
+    emulator: EmulatorClient,
+) -> None:
+    ann = await emulator.create_user(first_name="Ann", language_code="en")
+
+    flow = await say(ann, "/start hd-01-1")  # guessable from the naming scheme
+    assert "Hedong Garden Building 1" in (flow.text or "")
+    flow = await tap(ann, flow, "English")
+    flow = await tap(ann, flow, "Skip (no unit)")
+    flow = await tap(ann, flow, "I agree")
+    assert "located" not in (flow.text or "")
+    await tap(ann, flow, "Confirm")
+    assert "Verification: unverified" in ((await say(ann, "/me")).text or "")
+
+
 async def test_onboarding_in_english_through_a_building_link_locates_the_resident(
     emulator: EmulatorClient,
 ) -> None:
     ann = await emulator.create_user(first_name="Ann", language_code="en")
 
-    flow = await say(ann, "/start HD-01-1")
+    flow = await say(ann, f"/start {printed_code('HD-01-1')}")
     assert "Hedong Garden Building 1" in (flow.text or "")  # what the QR code chose
     flow = await tap(ann, flow, "English")
     assert "Step 4: unit" in (flow.text or "")  # community, compound and building are chosen
@@ -263,7 +285,7 @@ async def test_lang_switches_the_language_of_every_later_reply(emulator: Emulato
 
 async def test_a_resident_changes_language_and_address_from_me(emulator: EmulatorClient) -> None:
     ann = await emulator.create_user(first_name="Ann", language_code="en")
-    flow = await say(ann, "/start HD-01-2")
+    flow = await say(ann, f"/start {printed_code('HD-01-2')}")
     flow = await tap(ann, flow, "English")
     flow = await tap(ann, flow, "Skip (no unit)")
     flow = await tap(ann, flow, "I agree")
@@ -315,7 +337,7 @@ async def test_a_printed_qr_code_starts_onboarding_at_its_building(
     )
     assert await asyncio.wait_for(qr.wait(), 60) == 0
     link = read_qr(png)
-    assert link == "https://t.me/xieshang_bot?start=JSBL-02-5"
+    assert link == f"https://t.me/xieshang_bot?start={printed_code('JSBL-02-5')}"
     scanned = parse_qs(urlsplit(link).query)["start"][0]  # what Telegram hands the bot
 
     li = await emulator.create_user(first_name="李", language_code="zh")

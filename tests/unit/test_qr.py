@@ -9,14 +9,16 @@ import segno
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.callbacks import LOCATION_PURPOSE, derived_key
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, main
 from bot.qr import write_qr_png
-from civic.residents import deep_link
+from civic.residents import deep_link, location_code
 from tests.helpers import SHIPPED_CONFIG
 from tests.qr_decode import modules, read_png, read_qr
 
 PAYLOAD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 BOT = ["--bot", "@xieshang_bot"]
+SIGNING_KEY = "qr-test-signing-key-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -24,16 +26,19 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     for name in ("XIESHANG_CONFIG", "TELEGRAM_BOT_TOKEN", "XIESHANG_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XIESHANG_SIGNING_KEY", SIGNING_KEY)
 
 
-def test_a_building_code_is_written_as_the_qr_code_of_its_deep_link(
+def test_a_building_code_is_written_as_the_qr_code_of_its_signed_deep_link(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "board.png"
 
     code = main(["--config", str(SHIPPED_CONFIG), "qr", "HD-01-3", "--out", str(out), *BOT])
 
-    link = "https://t.me/xieshang_bot?start=HD-01-3"
+    signed = location_code("HD-01-3", derived_key(SIGNING_KEY, LOCATION_PURPOSE))
+    link = f"https://t.me/xieshang_bot?start={signed}"
+    assert signed.startswith("HD-01-3_")
     assert code == 0
     assert read_qr(out) == link
     assert modules(read_png(out)) == [

@@ -35,6 +35,7 @@ from civic.residents import (
     answer_step,
     check_unit,
     deep_link,
+    location_code,
     meets_level,
     new_resident,
     parse_start_payload,
@@ -247,8 +248,23 @@ def test_confirming_an_incomplete_draft_goes_back_to_what_is_missing() -> None:
     assert (result.outcome, result.step) == (StepOutcome.MOVED, Step.CONSENT)
 
 
+LOCATION_KEY = b"location-key-for-tests-0123456789"
+
+
+def test_only_a_signed_building_link_proves_the_location() -> None:
+    signed = location_code("HD-01-1", LOCATION_KEY)
+    forged = signed[:-1] + ("0" if signed[-1] != "0" else "1")
+    assert parse_start_payload(signed, SMALL, LOCATION_KEY).proves_location
+    assert parse_start_payload(signed.lower(), SMALL, LOCATION_KEY).proves_location
+    for payload, key in [("HD-01-1", LOCATION_KEY), (forged, LOCATION_KEY), (signed, None)]:
+        link = parse_start_payload(payload, SMALL, key)
+        assert (link.kind, link.building_code) == (LinkKind.BUILDING, "HD-01-1")
+        assert not link.proves_location
+        assert with_link(ProfileDraft(), link).located_building is None
+
+
 def test_a_building_link_skips_the_place_steps_and_locates_the_resident() -> None:
-    link = parse_start_payload("HD-01-1", SMALL)
+    link = parse_start_payload(location_code("HD-01-1", LOCATION_KEY), SMALL, LOCATION_KEY)
     draft = with_link(ProfileDraft(), link)
     step, draft = walk(ONBOARD, draft, Step.LANGUAGE, ChooseLanguage("zh_CN"))
     assert step is Step.UNIT
@@ -257,7 +273,8 @@ def test_a_building_link_skips_the_place_steps_and_locates_the_resident() -> Non
 
 
 def test_going_back_to_a_linked_step_lets_one_choose_by_hand_and_leave_the_building() -> None:
-    draft = with_link(ProfileDraft(language="en"), parse_start_payload("HD-01-1", SMALL))
+    signed = location_code("HD-01-1", LOCATION_KEY)
+    draft = with_link(ProfileDraft(language="en"), parse_start_payload(signed, SMALL, LOCATION_KEY))
     step, draft = walk(ONBOARD, draft, Step.UNIT, GoBack(Step.UNIT))
     assert (step, draft.preset) == (Step.BUILDING, None)
     step, draft = walk(ONBOARD, draft, step, ChooseBuilding("HD-01-2"))
