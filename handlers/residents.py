@@ -177,6 +177,22 @@ async def edit(context: BotContext, chat_id: int, message_id: int, screen: Scree
     return message_id
 
 
+async def edit_flow(
+    context: BotContext, flow: Flow | None, chat_id: int, message_id: int, screen: Screen
+) -> None:
+    """:func:`edit` the flow's message; if a new one had to be sent, the flow moves to it.
+
+    Otherwise the flow would still point at the old message, and every press on
+    the new one would be refused as out of date.
+    """
+    shown = await edit(context, chat_id, message_id, screen)
+    if shown != message_id and flow is not None and flow.active:
+        services = context.services
+        await record_flow_message(
+            services.database.uow(), flow.user_id, flow.name, shown, services.clock.now()
+        )
+
+
 def link_notice(context: BotContext, link: DeepLink) -> str | None:
     """What to say about a deep link that named no place we know."""
     if link.kind in (LinkKind.UNKNOWN, LinkKind.MALFORMED):
@@ -336,7 +352,7 @@ async def answer_button(update: Update, context: BotContext) -> None:
     else:
         await acknowledge(query)
     screen = await outcome_screen(context, result)
-    await edit(context, chat_id, message_id, screen)
+    await edit_flow(context, result.flow, chat_id, message_id, screen)
 
 
 async def outcome_screen(
@@ -379,7 +395,7 @@ async def turn_page(update: Update, context: BotContext) -> None:
     page = button.int_arg(1) if step.value == button.args[0] else None
     await acknowledge(query)
     screen = await flow_screen(context, flow, page=page)
-    await edit(context, query.message.chat.id, query.message.message_id, screen)
+    await edit_flow(context, flow, query.message.chat.id, query.message.message_id, screen)
 
 
 async def cancel_button(update: Update, context: BotContext) -> None:
@@ -477,7 +493,7 @@ async def change_address(update: Update, context: BotContext) -> None:
         return
     await acknowledge(query)
     screen = await flow_screen(context, flow)
-    await edit(context, query.message.chat.id, query.message.message_id, screen)
+    await edit_flow(context, flow, query.message.chat.id, query.message.message_id, screen)
 
 
 async def change_language(update: Update, context: BotContext) -> None:
