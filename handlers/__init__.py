@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common, flows, guards, outbox, residents
+from handlers import common, flows, guards, outbox, residents, residents_data
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
@@ -18,6 +18,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     guards.register(application)
     outbox.register(application)
     residents.register(application)
+    residents_data.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in

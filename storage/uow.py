@@ -12,6 +12,7 @@ from storage.due_jobs import SqlDueJobsRepository
 from storage.flows import SqlFlowsRepository
 from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
+from storage.personal_data import SqlPersonalDataRepository
 from storage.places import SqlPlacesRepository
 from storage.residents import SqlResidentsRepository
 from storage.runtime_status import SqlRuntimeStatusRepository
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     due_jobs: SqlDueJobsRepository
     residents: SqlResidentsRepository
     flows: SqlFlowsRepository
+    personal_data: SqlPersonalDataRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.due_jobs = SqlDueJobsRepository(conn)
         self.residents = SqlResidentsRepository(conn)
         self.flows = SqlFlowsRepository(conn)
+        self.personal_data = SqlPersonalDataRepository(conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,86 @@
+"""``/mydata`` (export one's own data as a file) and ``/deleteme`` (erase it, after a confirm).
+
+Thin: the use cases are :mod:`civic.personal_data`; this module parses the
+command or the press, calls them, and renders the answer.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, filters
+
+from bot.context import BotContext
+from civic.personal_data import erase_own_data, export_own_data
+from handlers.buttons import acknowledge, on_button
+
+ERASE = "erase_me"
+KEEP = "keep_me"
+
+
+async def mydata(update: Update, context: BotContext) -> None:
+    """Send the person everything stored about them, as a JSON file."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    services = context.services
+    document = await export_own_data(
+        services.database.uow(read_only=True), user.id, services.clock.now()
+    )
+    await message.reply_document(
+        InputFile(document, filename=f"xieshang-mydata-{user.id}.json"),
+        caption=context.t("residents.mydata.caption"),
+    )
+
+
+async def deleteme(update: Update, context: BotContext) -> None:
+    """Ask before erasing: the answer cannot be undone."""
+    message = update.effective_message
+    if message is None:
+        return
+    buttons = context.services.buttons
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t("residents.deleteme.erase"), callback_data=buttons.encode(ERASE)
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    context.t("residents.deleteme.keep"), callback_data=buttons.encode(KEEP)
+                )
+            ],
+        ]
+    )
+    await message.reply_text(
+        context.t("residents.deleteme.ask"), parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+
+
+async def erase_pressed(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    services = context.services
+    text = context.t("residents.deleteme.done")  # in their language, before it is erased
+    await erase_own_data(services.database.uow(), user.id)
+    services.profiles.forget(user.id)
+    await acknowledge(query)
+    await query.edit_message_text(text)
+
+
+async def keep_pressed(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    await acknowledge(query)
+    await query.edit_message_text(context.t("residents.deleteme.kept"))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("mydata", mydata, private))
+    application.add_handler(CommandHandler("deleteme", deleteme, private))
+    application.add_handler(on_button(erase_pressed, ERASE))
+    application.add_handler(on_button(keep_pressed, KEEP))

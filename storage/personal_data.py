@@ -1,0 +1,97 @@
+"""One person's data across tables: exported for ``/mydata``, erased for ``/deleteme``.
+
+Spec 01 (Identity): residents can export their own data and erase it, keeping
+only what a published ballot or report must keep, anonymised. Nothing is
+published yet, so erasure removes the person's rows and scrubs what other
+tables hold about them: the updates they sent (kept in the inbox only as an
+``update_id``, so a redelivery is still recognised) and the messages queued or
+sent to them. When reports and ballots arrive, their anonymisation joins here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import chats, flows, inbox, outbox, residents
+
+EXPORT_LIMIT = 1000
+"""Most recent updates and messages exported: a data export, not an archive dump."""
+
+ERASED_PAYLOAD = json.dumps({"erased": True})
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing one person removed or scrubbed, by table."""
+
+    counts: dict[str, int]
+
+
+class SqlPersonalDataRepository:
+    """Never commits: the unit of work does."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about ``user_id``, as JSON-ready values."""
+        return {
+            "resident": await self._rows(residents, residents.c.user_id == user_id, one=True),
+            "flows": await self._rows(flows, flows.c.user_id == user_id),
+            "chat": await self._rows(chats, chats.c.chat_id == user_id, one=True),
+            "updates_sent": [
+                {**row, "payload": json.loads(row["payload"])}
+                for row in await self._rows(
+                    inbox, inbox.c.sender_key == user_id, order=inbox.c.update_id
+                )
+            ],
+            "messages_to_you": [
+                {**row, "payload": json.loads(row["payload"])}
+                for row in await self._rows(outbox, outbox.c.chat_id == user_id, order=outbox.c.id)
+            ],
+        }
+
+    async def erase(self, user_id: int) -> Erasure:
+        """Remove ``user_id``'s rows; keep inbox rows only as bare ``update_id``s."""
+        counts = {
+            "residents": await self._delete(residents, residents.c.user_id == user_id),
+            "flows": await self._delete(flows, flows.c.user_id == user_id),
+            "chats": await self._delete(chats, chats.c.chat_id == user_id),
+            "outbox": await self._delete(outbox, outbox.c.chat_id == user_id),
+        }
+        scrubbed = await self._conn.execute(
+            update(inbox)
+            .where(inbox.c.sender_key == user_id)
+            .values(payload=ERASED_PAYLOAD, sender_key=None, error=None)
+        )
+        counts["inbox"] = scrubbed.rowcount or 0
+        return Erasure(counts)
+
+    async def _delete(self, table: Table, condition: Any) -> int:
+        return (await self._conn.execute(delete(table).where(condition))).rowcount or 0
+
+    async def _rows(
+        self, table: Table, condition: Any, *, one: bool = False, order: Any = None
+    ) -> Any:
+        statement = select(table).where(condition)
+        if order is not None:
+            statement = statement.order_by(order.desc()).limit(EXPORT_LIMIT)
+        rows = [
+            {key: _plain(value) for key, value in row._mapping.items()}
+            for row in await self._conn.execute(statement)
+        ]
+        if order is not None:
+            rows.reverse()  # oldest first, of the most recent
+        if one:
+            return rows[0] if rows else None
+        return rows
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
