@@ -109,6 +109,14 @@ class FlowsRepository(Protocol):
     ) -> None: ...
 
 
+class PersonalDataRepository(Protocol):
+    """One person's data across tables (``/mydata``, ``/deleteme``); never commits."""
+
+    async def export(self, user_id: int) -> dict[str, Any]: ...
+
+    async def erase(self, user_id: int) -> object: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -123,6 +131,9 @@ class UnitOfWork(Protocol):
 
     @property
     def flows(self) -> FlowsRepository: ...
+
+    @property
+    def personal_data(self) -> PersonalDataRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -6,16 +6,14 @@ command or the press, calls them, and renders the answer.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
+from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
 from civic.personal_data import erase_own_data, export_own_data
 from handlers.buttons import acknowledge, on_button
-
-ERASE = "erase_me"
-KEEP = "keep_me"
+from handlers.residents import edit, painter_of, send
+from handlers.residents_views import ERASE_DATA, KEEP_DATA, Screen, erase_question_screen
 
 
 async def mydata(update: Update, context: BotContext) -> None:
@@ -38,49 +36,33 @@ async def deleteme(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    buttons = context.services.buttons
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    context.t("residents.deleteme.erase"), callback_data=buttons.encode(ERASE)
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    context.t("residents.deleteme.keep"), callback_data=buttons.encode(KEEP)
-                )
-            ],
-        ]
-    )
-    await message.reply_text(
-        context.t("residents.deleteme.ask"), parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
+    await send(context, message.chat_id, erase_question_screen(painter_of(context)))
 
 
 async def erase_pressed(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
+    if query is None or query.message is None or user is None:
         return
     services = context.services
-    text = context.t("residents.deleteme.done")  # in their language, before it is erased
+    done = Screen(context.t("residents.deleteme.done"))  # in their language, before erasing
     await erase_own_data(services.database.uow(), user.id)
     services.profiles.forget(user.id)
     await acknowledge(query)
-    await query.edit_message_text(text)
+    await edit(context, query.message.chat.id, query.message.message_id, done)
 
 
 async def keep_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    if query is None:
+    if query is None or query.message is None:
         return
     await acknowledge(query)
-    await query.edit_message_text(context.t("residents.deleteme.kept"))
+    kept = Screen(context.t("residents.deleteme.kept"))
+    await edit(context, query.message.chat.id, query.message.message_id, kept)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("mydata", mydata, private))
     application.add_handler(CommandHandler("deleteme", deleteme, private))
-    application.add_handler(on_button(erase_pressed, ERASE))
-    application.add_handler(on_button(keep_pressed, KEEP))
+    application.add_handler(on_button(erase_pressed, ERASE_DATA))
+    application.add_handler(on_button(keep_pressed, KEEP_DATA))

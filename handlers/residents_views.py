@@ -55,6 +55,8 @@ FLOW_PAGE: Final = "flow_page"
 SET_LANGUAGE: Final = "set_language"
 CHANGE_LANGUAGE: Final = "change_language"
 CHANGE_ADDRESS: Final = "change_address"
+ERASE_DATA: Final = "erase_me"
+KEEP_DATA: Final = "keep_me"
 
 STEP_ACTIONS: Final = (
     PICK_LANGUAGE,
@@ -392,6 +394,20 @@ def profile_screen(painter: Painter, resident: Resident, *, notice: str | None =
                     painter.button(t("residents.me.change_language"), CHANGE_LANGUAGE),
                     painter.button(t("residents.me.change_address"), CHANGE_ADDRESS),
                 ]
+            ]
+        ),
+    )
+
+
+def erase_question_screen(painter: Painter) -> Screen:
+    """``/deleteme``: erase or keep, asked before anything is erased."""
+    t = painter.t
+    return Screen(
+        t("residents.deleteme.ask"),
+        InlineKeyboardMarkup(
+            [
+                [painter.button(t("residents.deleteme.erase"), ERASE_DATA)],
+                [painter.button(t("residents.deleteme.keep"), KEEP_DATA)],
             ]
         ),
     )

@@ -8,12 +8,12 @@ database kind are shared by the whole session (starting them is the slow part).
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import POSTGRES_URL, require_postgres
+from tests.e2e.configs import config_with
 from tests.helpers import ROOT, SHIPPED_CONFIG
 from tgemu.client import EmulatorClient
 
@@ -79,26 +80,18 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def scaled_config(directory: Path, scale: float = LIMIT_SCALE) -> Path:
+SENDING_LIMITS = (
+    "global_per_second",
+    "per_chat_per_second",
+    "per_chat_burst",
+    "per_group_per_minute",
+)
+
+
+def scaled_config(directory: Path, scale: int = LIMIT_SCALE) -> Path:
     """A copy of the shipped config whose ``[sending]`` limits are ``scale`` times higher."""
-    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
-    for key in (
-        "global_per_second",
-        "per_chat_per_second",
-        "per_chat_burst",
-        "per_group_per_minute",
-    ):
-        text, found = re.subn(
-            rf"^({key}\s*=\s*)(\d+)",
-            lambda m: f"{m.group(1)}{int(m.group(2)) * scale:g}",
-            text,
-            count=1,
-            flags=re.MULTILINE,
-        )
-        assert found == 1, f"config.toml has no {key} to scale"
-    path = directory / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    shipped = tomllib.loads(SHIPPED_CONFIG.read_text(encoding="utf-8"))["sending"]
+    return config_with(directory, **{key: shipped[key] * scale for key in SENDING_LIMITS})
 
 
 @dataclass
