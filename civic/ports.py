@@ -11,10 +11,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from civic.audit import AuditEntry
 from civic.flows import Flow
 from civic.jobs import DueJob
 from civic.places import Building, Community, Compound, Places, SyncResult
 from civic.residents import Resident
+from civic.roles import Grant, Role, Tag
 
 
 class PlacesRepository(Protocol):
@@ -117,6 +119,58 @@ class PersonalDataRepository(Protocol):
     async def erase(self, user_id: int) -> object: ...
 
 
+class RolesRepository(Protocol):
+    """Live role grants and resident tags; never commits."""
+
+    async def of_user(self, user_id: int) -> list[Grant]:
+        """The person's live grants."""
+        ...
+
+    async def add(self, grant: Grant) -> bool:
+        """Grant it; ``False`` (nothing written) if the same live grant exists."""
+        ...
+
+    async def revoke(self, grant: Grant, by: int | None, now: datetime) -> bool:
+        """End the live grant matching ``grant``'s person, role and scope; ``False`` if none."""
+        ...
+
+    async def in_community(self, community_code: str) -> list[Grant]:
+        """Live grants whose scope lies in the community (staff, grid workers, owners)."""
+        ...
+
+    async def holders(self, role: Role) -> list[Grant]:
+        """Every live grant of ``role`` (admins, liaisons: scopes wider than a community)."""
+        ...
+
+    async def tags_of(self, user_id: int) -> list[tuple[Tag, str]]:
+        """The person's tags, each with the community it is held in."""
+        ...
+
+    async def add_tag(
+        self, user_id: int, tag: Tag, community_code: str, by: int | None, now: datetime
+    ) -> bool: ...
+
+    async def remove_tag(self, user_id: int, tag: Tag, community_code: str) -> bool: ...
+
+    async def tagged(self, community_code: str, tag: Tag | None = None) -> list[tuple[int, Tag]]:
+        """People tagged in the community (with ``tag``, or any), for invitations."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log; append-only for services; never commits."""
+
+    async def record(self, entry: AuditEntry) -> int:
+        """Append ``entry``; returns its id."""
+        ...
+
+    async def recent(
+        self, communities: frozenset[str] | None, limit: int, before_id: int | None = None
+    ) -> list[AuditEntry]:
+        """Newest first; ``communities=None`` for every entry (county admins)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -134,6 +188,12 @@ class UnitOfWork(Protocol):
 
     @property
     def personal_data(self) -> PersonalDataRepository: ...
+
+    @property
+    def roles(self) -> RolesRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 
@@ -273,4 +274,132 @@ flows = Table(
     # The last update applied, so a redelivered one is answered, not applied twice.
     Column("last_update_id", BigInteger, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- roles (spec 01, Identity): who may act for whom, where ---
+
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    # civic.roles.Role: owner, grid_worker, staff, liaison, admin.
+    Column("role", String(16), nullable=False),
+    # civic.roles.ScopeKind and the place's code (a unit: "compound/building/unit").
+    Column("scope_kind", String(16), nullable=False),
+    Column("scope_code", String(128), nullable=False),
+    # The community the scope lies in (grid, community, unit); empty for wider scopes.
+    Column("community_code", CODE, nullable=True, index=True),
+    # civic.roles.Position for staff: secretary, director, clerk, social_worker.
+    Column("position", String(16), nullable=True),
+    # Who granted or revoked it; empty when the operator did, from the command line.
+    Column("granted_by", BigInteger, nullable=True),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("revoked_by", BigInteger, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    # At most one live grant of a role over one scope per person.
+    Index(
+        "uq_role_grants_live",
+        "user_id",
+        "role",
+        "scope_kind",
+        "scope_code",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+)
+
+resident_tags = Table(
+    "resident_tags",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    # civic.roles.Tag, e.g. resident_representative; held within one community.
+    Column("tag", String(32), primary_key=True),
+    Column("community_code", CODE, primary_key=True),
+    Column("granted_by", BigInteger, nullable=True),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Index("ix_resident_tags_community_code_tag", "community_code", "tag"),
+)
+
+
+# --- the audit log (spec 01, Identity): every staff and admin action ---
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    # Who acted; empty for the operator at the command line.
+    Column("actor_id", BigInteger, nullable=True, index=True),
+    # civic.audit.AuditAction, e.g. "roles.grant".
+    Column("action", String(48), nullable=False),
+    Column("community_code", CODE, nullable=True),
+    # Whom it concerned, if a person; emptied when that person erases their data.
+    Column("target_user_id", BigInteger, nullable=True, index=True),
+    # What changed, as JSON: never a deed photo, never a vote.
+    Column("details", Text, nullable=False, server_default="{}"),
+    Column("update_id", BigInteger, nullable=True),
+    Index("ix_audit_log_community_code_id", "community_code", "id"),
+)
+
+
+# --- owner claims (spec 01 and 04): "I own this unit", until staff decide ---
+
+owner_claims = Table(
+    "owner_claims",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("community_code", CODE, nullable=False),
+    Column("compound_code", CODE, nullable=False),
+    Column("building_code", String(40), nullable=True),
+    Column("unit_label", String(32), nullable=False),
+    # Exclusive area in integer hundredths of a square metre (spec 04: no floats).
+    Column("area_centi_m2", BigInteger, nullable=False),
+    # The owner's name as on the deed.
+    Column("owner_name", String(64), nullable=False),
+    # Telegram file id of the deed's photo: shown only to staff of the community.
+    Column("deed_file_id", String(255), nullable=True),
+    # civic.register_claims.ClaimStatus: pending, approved, rejected, withdrawn.
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("reason", String(200), nullable=True),
+    Column("decided_by", BigInteger, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_owner_claims_community_code_status", "community_code", "status"),
+)
+
+
+# --- household codes (spec 01, verification): one-time codes delivered on paper ---
+
+household_codes = Table(
+    "household_codes",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    # SHA-256 of the normalised code: the table never holds a usable code.
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("community_code", CODE, nullable=False, index=True),
+    Column("compound_code", CODE, nullable=False),
+    Column("building_code", String(40), nullable=True),
+    Column("unit_label", String(32), nullable=True),
+    Column("issued_by", BigInteger, nullable=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_by", BigInteger, nullable=True),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+
+# --- building links (spec 01, verification): the version signed into a building's QR code ---
+
+building_links = Table(
+    "building_links",
+    metadata,
+    Column("building_code", String(40), primary_key=True),
+    # Raised by each rotation: printed codes of earlier versions stop locating people.
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("rotated_by", BigInteger, nullable=True),
+    Column("rotated_at", UTCDateTime, nullable=False),
 )

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.audit import SqlAuditRepository
 from storage.chats import SqlChatsRepository
 from storage.due_jobs import SqlDueJobsRepository
 from storage.flows import SqlFlowsRepository
@@ -15,6 +16,7 @@ from storage.outbox import SqlOutboxRepository
 from storage.personal_data import SqlPersonalDataRepository
 from storage.places import SqlPlacesRepository
 from storage.residents import SqlResidentsRepository
+from storage.roles import SqlRolesRepository
 from storage.runtime_status import SqlRuntimeStatusRepository
 
 
@@ -34,6 +36,8 @@ class SqlUnitOfWork:
     residents: SqlResidentsRepository
     flows: SqlFlowsRepository
     personal_data: SqlPersonalDataRepository
+    roles: SqlRolesRepository
+    audit: SqlAuditRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -61,6 +65,8 @@ class SqlUnitOfWork:
         self.residents = SqlResidentsRepository(conn)
         self.flows = SqlFlowsRepository(conn)
         self.personal_data = SqlPersonalDataRepository(conn)
+        self.roles = SqlRolesRepository(conn)
+        self.audit = SqlAuditRepository(conn)
         return self
 
     async def __aexit__(

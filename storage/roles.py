@@ -1,0 +1,139 @@
+"""The roles repository: live role grants and resident tags (spec 01, Roles with a scope)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from civic.roles import Grant, Position, Role, Scope, ScopeKind, Tag
+from storage.tables import resident_tags, role_grants
+from storage.upsert import dialect_insert
+
+
+class SqlRolesRepository:
+    """Grants and tags in the database. Never commits: the unit of work does.
+
+    A revoked grant keeps its row (``revoked_at`` set), so the history of who
+    held a role stays next to the audit log; only live rows are read back.
+    """
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def of_user(self, user_id: int) -> list[Grant]:
+        return await self._live(role_grants.c.user_id == user_id)
+
+    async def in_community(self, community_code: str) -> list[Grant]:
+        return await self._live(role_grants.c.community_code == community_code)
+
+    async def holders(self, role: Role) -> list[Grant]:
+        return await self._live(role_grants.c.role == role.value)
+
+    async def add(self, grant: Grant) -> bool:
+        """Insert a live grant; ``False`` when the same one is live already.
+
+        ``ON CONFLICT DO NOTHING`` on the partial unique index of live grants, so
+        a redelivered ``/grant`` or two admins granting at once write one row.
+        """
+        statement = (
+            dialect_insert(self._conn, role_grants)
+            .values(
+                user_id=grant.user_id,
+                role=grant.role.value,
+                scope_kind=grant.scope.kind.value,
+                scope_code=grant.scope.code,
+                community_code=grant.community_code,
+                position=None if grant.position is None else grant.position.value,
+                granted_by=grant.granted_by,
+                granted_at=grant.granted_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["user_id", "role", "scope_kind", "scope_code"],
+                index_where=role_grants.c.revoked_at.is_(None),
+            )
+        )
+        result = await self._conn.execute(statement)
+        return bool(result.rowcount)
+
+    async def revoke(self, grant: Grant, by: int | None, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(role_grants)
+            .where(
+                role_grants.c.user_id == grant.user_id,
+                role_grants.c.role == grant.role.value,
+                role_grants.c.scope_kind == grant.scope.kind.value,
+                role_grants.c.scope_code == grant.scope.code,
+                role_grants.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_by=by)
+        )
+        return bool(result.rowcount)
+
+    async def tags_of(self, user_id: int) -> list[tuple[Tag, str]]:
+        result = await self._conn.execute(
+            select(resident_tags.c.tag, resident_tags.c.community_code)
+            .where(resident_tags.c.user_id == user_id)
+            .order_by(resident_tags.c.community_code, resident_tags.c.tag)
+        )
+        return [(Tag(tag), str(community)) for tag, community in result]
+
+    async def add_tag(
+        self, user_id: int, tag: Tag, community_code: str, by: int | None, now: datetime
+    ) -> bool:
+        result = await self._conn.execute(
+            dialect_insert(self._conn, resident_tags)
+            .values(
+                user_id=user_id,
+                tag=tag.value,
+                community_code=community_code,
+                granted_by=by,
+                granted_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "tag", "community_code"])
+        )
+        return bool(result.rowcount)
+
+    async def remove_tag(self, user_id: int, tag: Tag, community_code: str) -> bool:
+        result = await self._conn.execute(
+            delete(resident_tags).where(
+                resident_tags.c.user_id == user_id,
+                resident_tags.c.tag == tag.value,
+                resident_tags.c.community_code == community_code,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def tagged(self, community_code: str, tag: Tag | None = None) -> list[tuple[int, Tag]]:
+        query = select(resident_tags.c.user_id, resident_tags.c.tag).where(
+            resident_tags.c.community_code == community_code
+        )
+        if tag is not None:
+            query = query.where(resident_tags.c.tag == tag.value)
+        result = await self._conn.execute(
+            query.order_by(resident_tags.c.tag, resident_tags.c.user_id)
+        )
+        return [(int(user_id), Tag(value)) for user_id, value in result]
+
+    async def _live(self, condition: Any) -> list[Grant]:
+        result = await self._conn.execute(
+            select(role_grants)
+            .where(condition, role_grants.c.revoked_at.is_(None))
+            .order_by(role_grants.c.id)
+        )
+        return [_grant(row) for row in result.mappings()]
+
+
+def _grant(row: Any) -> Grant:
+    return Grant(
+        user_id=row["user_id"],
+        role=Role(row["role"]),
+        scope=Scope(ScopeKind(row["scope_kind"]), row["scope_code"]),
+        community_code=row["community_code"],
+        position=None if row["position"] is None else Position(row["position"]),
+        granted_by=row["granted_by"],
+        granted_at=row["granted_at"],
+        id=row["id"],
+    )
