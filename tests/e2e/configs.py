@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.helpers import SHIPPED_CONFIG
 
 
-def config_with(directory: Path, **values: int | str) -> Path:
+def config_with(directory: Path, **values: int | str | list[int]) -> Path:
     """Write ``directory/config.toml``: the shipped file with each ``key = value`` replaced.
 
     Each key must appear exactly once in the shipped file (e.g. ``webhook_port``,

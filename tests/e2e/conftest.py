@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import POSTGRES_URL, require_postgres
 from tests.e2e.configs import config_with
 from tests.helpers import ROOT, SHIPPED_CONFIG
-from tgemu.client import EmulatorClient
+from tgemu.client import EmulatorClient, EmulatorError, EmulatorUser
 
 LIMIT_SCALE = 10
 """The bot's ``[sending]`` limits and the emulator's flood limits (when a test turns them
@@ -31,6 +31,10 @@ on) are both this many times Telegram's, so that tests of pacing take seconds.""
 
 BOT_TOKEN = f"{6_000_000_000 + secrets.randbelow(1_000_000)}:{secrets.token_urlsafe(30)}"
 SIGNING_KEY = secrets.token_urlsafe(32)
+
+COUNTY_ADMIN_ID = 5_100_000_001
+"""The one person ``[admins] telegram_ids`` makes a county admin in the e2e config: tests
+make everyone else staff, grid worker or admin the way a county would, by ``/grant``."""
 
 
 def free_port() -> int:
@@ -89,9 +93,10 @@ SENDING_LIMITS = (
 
 
 def scaled_config(directory: Path, scale: int = LIMIT_SCALE) -> Path:
-    """A copy of the shipped config whose ``[sending]`` limits are ``scale`` times higher."""
+    """The shipped config with ``[sending]`` limits ``scale`` times higher and one county admin."""
     shipped = tomllib.loads(SHIPPED_CONFIG.read_text(encoding="utf-8"))["sending"]
-    return config_with(directory, **{key: shipped[key] * scale for key in SENDING_LIMITS})
+    limits = {key: shipped[key] * scale for key in SENDING_LIMITS}
+    return config_with(directory, telegram_ids=[COUNTY_ADMIN_ID], **limits)
 
 
 @dataclass
@@ -173,3 +178,14 @@ async def emulator(emulator_url: str, bot: BotProcess) -> AsyncIterator[Emulator
         await probe.send_text("/help")
         await probe.next_message(timeout=60)
         yield client
+
+
+@pytest.fixture
+async def county_admin(emulator: EmulatorClient) -> EmulatorUser:
+    """The county admin of the e2e config (:data:`COUNTY_ADMIN_ID`), one user for the session."""
+    try:
+        return await emulator.user(COUNTY_ADMIN_ID)
+    except EmulatorError:  # not created yet in this emulator
+        return await emulator.create_user(
+            first_name="县管理员", language_code="zh-hans", id=COUNTY_ADMIN_ID
+        )

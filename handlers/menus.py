@@ -1,0 +1,69 @@
+"""Every command the bot offers, who it is for, and its line in the menu and in /help.
+
+One table, so that the command menu Telegram shows (``setMyCommands``, per
+language and per chat scope) and the list ``/help`` prints cannot disagree
+(spec 01: "``/help`` lists what this person's roles can do"; "the bot registers
+its command menu per language and scope"). A capability that adds a command adds
+its line here; the handler itself still refuses people without the right role,
+because a menu is a convenience, not a permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from bot.i18n import N_
+
+
+class Audience(StrEnum):
+    """Who sees a command in their menu; a person may belong to several."""
+
+    EVERYONE = "everyone"
+    """Anyone who opens the chat, registered or not."""
+    RESIDENT = "resident"
+    """Registered residents (owners are residents too)."""
+    STAFF = "staff"
+    """Community staff and grid workers (and admins, who may do what staff do)."""
+    ADMIN = "admin"
+    """County and township admins."""
+
+
+@dataclass(frozen=True)
+class MenuCommand:
+    name: str
+    """Without the slash: 1-32 characters of ``a-z0-9_`` (Bot API, BotCommand)."""
+    description: str
+    """The catalog id of its menu line (at most 256 characters in every language)."""
+    audience: Audience
+
+
+COMMANDS: Final[tuple[MenuCommand, ...]] = (
+    MenuCommand("start", N_("residents.menu.start"), Audience.EVERYONE),
+    MenuCommand("me", N_("residents.menu.me"), Audience.RESIDENT),
+    MenuCommand("claim", N_("register.menu.claim"), Audience.RESIDENT),
+    MenuCommand("code", N_("residents.menu.code"), Audience.RESIDENT),
+    MenuCommand("mydata", N_("residents.menu.mydata"), Audience.RESIDENT),
+    MenuCommand("deleteme", N_("residents.menu.deleteme"), Audience.RESIDENT),
+    MenuCommand("lang", N_("residents.menu.lang"), Audience.EVERYONE),
+    MenuCommand("cancel", N_("residents.menu.cancel"), Audience.EVERYONE),
+    MenuCommand("help", N_("residents.menu.help"), Audience.EVERYONE),
+    MenuCommand("claims", N_("register.menu.claims"), Audience.STAFF),
+    MenuCommand("verify", N_("residents.menu.verify"), Audience.STAFF),
+    MenuCommand("codes", N_("residents.menu.codes"), Audience.STAFF),
+    MenuCommand("rotate", N_("residents.menu.rotate"), Audience.STAFF),
+    MenuCommand("staff", N_("roles.menu.staff"), Audience.STAFF),
+    MenuCommand("tag", N_("roles.menu.tag"), Audience.STAFF),
+    MenuCommand("untag", N_("roles.menu.untag"), Audience.STAFF),
+    MenuCommand("audit", N_("roles.menu.audit"), Audience.STAFF),
+    MenuCommand("grant", N_("roles.menu.grant"), Audience.ADMIN),
+    MenuCommand("revoke", N_("roles.menu.revoke"), Audience.ADMIN),
+)
+"""In menu order: a resident's everyday commands first, then staff's, then admins'."""
+
+
+def commands_for(audiences: Collection[Audience]) -> tuple[MenuCommand, ...]:
+    """The commands of a person who belongs to ``audiences`` (``EVERYONE`` always)."""
+    return tuple(c for c in COMMANDS if c.audience is Audience.EVERYONE or c.audience in audiences)
