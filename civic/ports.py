@@ -6,7 +6,7 @@ hand-written fakes (Cosmic Python, ``unit_of_work.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -14,6 +14,7 @@ from typing import Any, Protocol, Self
 from civic.audit import AuditEntry
 from civic.flows import Flow
 from civic.jobs import DueJob
+from civic.outbox import OutgoingMessage
 from civic.places import Building, Community, Compound, Places, SyncResult
 from civic.residents import Resident
 from civic.roles import Grant, Role, Tag
@@ -171,6 +172,14 @@ class AuditRepository(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    """Messages to send later (notifications); never commits."""
+
+    async def enqueue(self, messages: Sequence[OutgoingMessage], now: datetime) -> None:
+        """Queue messages; one whose ``dedupe_key`` is already queued is left out."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -194,6 +203,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
