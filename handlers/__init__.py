@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common, flows, guards, outbox, residents, residents_data
+from handlers import common, flows, guards, outbox, residents, residents_data, roles
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
@@ -19,6 +19,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     outbox.register(application)
     residents.register(application)
     residents_data.register(application)
+    roles.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in
@@ -32,4 +33,4 @@ def start_up(application: Application) -> None:  # type: ignore[type-arg]
     In the background, so that receiving updates does not wait for them (P5).
     """
     application.create_task(residents.load_profiles(application), name="load-profiles")
-    application.create_task(residents.set_command_menus(application), name="command-menus")
+    application.create_task(roles.set_command_menus(application), name="command-menus")

@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from telegram import BotCommand, Message, Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler, TypeHandler, filters
 
 from bot.callbacks import Decoded
 from bot.context import BotContext, services_of
 from bot.html import escape
-from bot.i18n import N_, Locale
+from bot.i18n import N_
 from civic.flows import Flow, active_flow, cancel_flow, record_flow_message
 from civic.residents import (
     MAX_UNIT_CHARS,
@@ -57,7 +57,7 @@ from civic.residents import (
     start_onboarding,
     start_relocation,
 )
-from handlers import flows
+from handlers import flows, roles
 from handlers.buttons import acknowledge, on_button, pressed
 from handlers.residents_views import (
     CHANGE_ADDRESS,
@@ -548,7 +548,10 @@ async def help_command(update: Update, context: BotContext) -> None:
         return
     hint = context.services.profiles.get(user.id) if user is not None else None
     registered = hint is not None and hint.registered
-    await message.reply_text(help_text(context.t, registered=registered))
+    audiences = None
+    if user is not None:
+        audiences = await roles.audiences_of(context, user.id, registered=registered)
+    await message.reply_text(help_text(context.t, registered=registered, audiences=audiences))
 
 
 async def private_only(update: Update, context: BotContext) -> None:
@@ -556,39 +559,6 @@ async def private_only(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(context.t("residents.private_only"))
-
-
-# -- the command menu -----------------------------------------------------------------
-
-
-MENU: Final = (
-    ("start", N_("residents.menu.start")),
-    ("me", N_("residents.menu.me")),
-    ("lang", N_("residents.menu.lang")),
-    ("cancel", N_("residents.menu.cancel")),
-    ("help", N_("residents.menu.help")),
-)
-"""Everyone's commands, in menu order. Menus per role and scope join with roles."""
-
-MENU_LANGUAGES: Final[tuple[tuple[str | None, Locale], ...]] = ((None, "zh_CN"), ("en", "en"))
-"""Telegram's ``language_code`` of each menu and the catalog it is written from; the
-menu without a language code (Chinese) is what every other language sees."""
-
-
-async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
-    """Tell Telegram the command menu in each language (``setMyCommands``).
-
-    A failure is logged, not raised: the bot works without a menu, and the next
-    start tries again.
-    """
-    catalogs = services_of(application).catalogs
-    try:
-        for language_code, locale in MENU_LANGUAGES:
-            t = catalogs.for_locale(locale)
-            commands = [BotCommand(name, t(description)) for name, description in MENU]
-            await application.bot.set_my_commands(commands, language_code=language_code)
-    except TelegramError as error:
-        log.warning("could not set the command menus: %s", error)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -16,7 +16,7 @@ onboarding and relocating; ``set_language``, ``change_language``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +39,8 @@ from civic.residents import (
     previous_step,
     relocated,
 )
+from handlers.menus import Audience
+from handlers.roles_views import help_sections
 
 PICK_LANGUAGE: Final = "pick_language"
 PICK_COMMUNITY: Final = "pick_community"
@@ -421,7 +423,15 @@ def language_screen(painter: Painter, catalogs: Catalogs, origin: str) -> Screen
     )
 
 
-def help_text(t: Translator, *, registered: bool) -> str:
-    """What this person can do: residents and newcomers differ (roles join in the next slice)."""
-    section = t("residents.help.resident") if registered else t("residents.help.newcomer")
-    return f"{t('common.help')}\n\n{section}"
+def help_text(
+    t: Translator, *, registered: bool, audiences: Collection[Audience] | None = None
+) -> str:
+    """What this person can do, from the one table of commands (:mod:`handlers.menus`).
+
+    ``common.help`` comes first (what the bot is); then the commands of every
+    audience the person belongs to: a newcomer's, a resident's, staff's, admins'.
+    """
+    found = set(audiences or ()) | {Audience.EVERYONE}
+    if registered:
+        found.add(Audience.RESIDENT)
+    return "\n\n".join([t("common.help"), *help_sections(t, found)])

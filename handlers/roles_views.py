@@ -1,0 +1,378 @@
+"""What the roles capability shows: answers, notifications, the staff list and the audit log.
+
+Pure functions of a translator and the places, so the bot, the operator's command
+line and unit tests render the same words. Names are shown in the reader's
+language; people are shown by their Telegram user id only (no names: the staff
+list and the audit log are read by several people, spec 06 S2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Final
+
+from bot.html import bold, escape
+from bot.i18n import N_, Catalogs, Translator, format_datetime, resolve_locale
+from civic import audit
+from civic.audit import AuditEntry
+from civic.places import Places
+from civic.roles import Grant, Position, Role, Scope, ScopeKind, Tag
+from civic.roles_admin import NoticeKind, Problem, RoleNotice, RoleOutcome, StaffList
+from handlers.menus import Audience, MenuCommand, commands_for
+
+ROLE_NAME: Final = {
+    Role.OWNER: N_("roles.role.owner"),
+    Role.GRID_WORKER: N_("roles.role.grid_worker"),
+    Role.STAFF: N_("roles.role.staff"),
+    Role.LIAISON: N_("roles.role.liaison"),
+    Role.ADMIN: N_("roles.role.admin"),
+}
+POSITION_NAME: Final = {
+    Position.SECRETARY: N_("roles.position.secretary"),
+    Position.DIRECTOR: N_("roles.position.director"),
+    Position.CLERK: N_("roles.position.clerk"),
+    Position.SOCIAL_WORKER: N_("roles.position.social_worker"),
+}
+TAG_NAME: Final = {
+    Tag.RESIDENT_REPRESENTATIVE: N_("roles.tag.resident_representative"),
+    Tag.PARTY_REPRESENTATIVE: N_("roles.tag.party_representative"),
+    Tag.COMMITTEE_MEMBER: N_("roles.tag.committee_member"),
+    Tag.EXPERT: N_("roles.tag.expert"),
+    Tag.LOCAL_UNIT: N_("roles.tag.local_unit"),
+    Tag.PROPERTY_COMPANY: N_("roles.tag.property_company"),
+    Tag.SOCIAL_ORGANISATION: N_("roles.tag.social_organisation"),
+}
+SCOPE_KIND_NAME: Final = {
+    ScopeKind.COUNTY: N_("roles.scope.county"),
+    ScopeKind.TOWNSHIP: N_("roles.scope.township"),
+    ScopeKind.COMMUNITY: N_("roles.scope.community"),
+    ScopeKind.GRID: N_("roles.scope.grid"),
+    ScopeKind.DEPARTMENT: N_("roles.scope.department"),
+    ScopeKind.UNIT: N_("roles.scope.unit"),
+}
+PROBLEM_TEXT: Final = {
+    RoleOutcome.BAD_USER: N_("roles.error.bad_user"),
+    RoleOutcome.UNKNOWN_ROLE: N_("roles.error.unknown_role"),
+    RoleOutcome.UNKNOWN_POSITION: N_("roles.error.unknown_position"),
+    RoleOutcome.UNKNOWN_SCOPE: N_("roles.error.unknown_scope"),
+    RoleOutcome.WRONG_SCOPE: N_("roles.error.wrong_scope"),
+    RoleOutcome.POSITION_REQUIRED: N_("roles.error.position_required"),
+    RoleOutcome.POSITION_NOT_ALLOWED: N_("roles.error.position_not_allowed"),
+    RoleOutcome.OWNER_BY_CLAIM: N_("roles.error.owner_by_claim"),
+    RoleOutcome.UNKNOWN_TAG: N_("roles.error.unknown_tag"),
+    RoleOutcome.UNKNOWN_COMMUNITY: N_("roles.error.unknown_community"),
+    RoleOutcome.NO_COMMUNITY: N_("roles.error.no_community"),
+}
+NOTICE_TEXT: Final = {
+    NoticeKind.GRANTED: N_("roles.notify.granted"),
+    NoticeKind.REVOKED: N_("roles.notify.revoked"),
+    NoticeKind.TAGGED: N_("roles.notify.tagged"),
+    NoticeKind.UNTAGGED: N_("roles.notify.untagged"),
+}
+ACTION_NAME: Final = {
+    audit.ROLES_GRANT: N_("roles.action.grant"),
+    audit.ROLES_REVOKE: N_("roles.action.revoke"),
+    audit.ROLES_TAG: N_("roles.action.tag"),
+    audit.ROLES_UNTAG: N_("roles.action.untag"),
+    audit.ROLES_HANDOVER: N_("roles.action.handover"),
+}
+USAGE: Final = {
+    "grant": N_("roles.grant.usage"),
+    "revoke": N_("roles.revoke.usage"),
+    "tag": N_("roles.tag.usage"),
+    "untag": N_("roles.untag.usage"),
+}
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+
+Escape = Callable[[str], str]
+
+
+def plain(text: str) -> str:
+    """No escaping: for the operator's terminal."""
+    return text
+
+
+class RolesPainter:
+    """Names and texts of the roles capability in one language."""
+
+    def __init__(self, t: Translator, places: Places, *, escape_text: Escape = escape) -> None:
+        self.t = t
+        self.places = places
+        self.escape = escape_text
+
+    @property
+    def english(self) -> bool:
+        return self.t.locale == "en"
+
+    # -- names --------------------------------------------------------------------------
+
+    def role(self, role: Role, position: Position | None = None) -> str:
+        """A staff member is named by their position (书记); others by their role."""
+        if role is Role.STAFF and position is not None:
+            return self.t(POSITION_NAME[position])
+        return self.t(ROLE_NAME[role])
+
+    def tag(self, tag: Tag) -> str:
+        return self.t(TAG_NAME[tag])
+
+    def community(self, code: str) -> str:
+        community = next((c for c in self.places.communities if c.code == code), None)
+        if community is None:
+            return self.escape(code)
+        return self.escape(community.name_en if self.english else community.name)
+
+    def scope(self, scope: Scope) -> str:
+        """The place or department a grant is over, by name, with its code."""
+        places = self.places
+        name: str | None = None
+        if scope.kind is ScopeKind.COUNTY:
+            return self.t("roles.scope.the_county")
+        if scope.kind is ScopeKind.COMMUNITY:
+            return f"{self.community(scope.code)} ({self.escape(scope.code)})"
+        if scope.kind is ScopeKind.TOWNSHIP:
+            township = next((x for x in places.townships if x.code == scope.code), None)
+            if township is not None:
+                name = township.name_en if self.english else township.name
+        elif scope.kind is ScopeKind.DEPARTMENT:
+            department = next((x for x in places.departments if x.code == scope.code), None)
+            if department is not None:
+                name = department.name_en if self.english else department.name
+        elif scope.kind is ScopeKind.GRID:
+            grid = next((x for x in places.grids if x.code == scope.code), None)
+            if grid is not None:
+                name = grid.name
+        if name is None:
+            return self.escape(scope.code)
+        return f"{self.escape(name)} ({self.escape(scope.code)})"
+
+    def where(self, communities: Collection[str] | None) -> str:
+        """Communities by name, or the whole county."""
+        if communities is None:
+            return self.t("roles.scope.the_county")
+        return self.t("roles.list_separator").join(self.community(c) for c in sorted(communities))
+
+    # -- answers ------------------------------------------------------------------------
+
+    def problem(self, problem: Problem, *, user: int | str = "", scope: str = "") -> str:
+        kinds = self.t("roles.list_separator").join(
+            self.t(SCOPE_KIND_NAME[k]) for k in sorted(problem.kinds)
+        )
+        tags = self.t("roles.list_separator").join(
+            f"{tag.value} {self.t(TAG_NAME[tag])}" for tag in Tag
+        )
+        return self.t(
+            PROBLEM_TEXT[problem.outcome],
+            value=self.escape(problem.value),
+            kinds=kinds,
+            tags=tags,
+            user=user,
+            scope=self.escape(scope),
+        )
+
+    def grant_answer(self, outcome: RoleOutcome, grant: Grant) -> str:
+        """Done / already / not held, for a grant or a revoke."""
+        ids = {
+            RoleOutcome.DONE: N_("roles.grant.done"),
+            RoleOutcome.ALREADY: N_("roles.grant.already"),
+            RoleOutcome.NOT_HELD: N_("roles.revoke.not_held"),
+        }
+        return self.t(
+            ids[outcome],
+            user=grant.user_id,
+            role=self.role(grant.role, grant.position),
+            scope=self.scope(grant.scope),
+        )
+
+    def revoked_answer(
+        self,
+        grant: Grant,
+        community_code: str | None,
+        secretary: int | None,
+        handed_over: Mapping[str, int],
+    ) -> str:
+        lines = [
+            self.t(
+                "roles.revoke.done",
+                user=grant.user_id,
+                role=self.role(grant.role, grant.position),
+                scope=self.scope(grant.scope),
+            )
+        ]
+        if community_code is not None:
+            count = sum(handed_over.values())
+            community = self.community(community_code)
+            if secretary is None:
+                lines.append(
+                    self.t(
+                        "roles.revoke.no_secretary",
+                        community=community,
+                        code=self.escape(community_code),
+                        count=count,
+                    )
+                )
+            else:
+                lines.append(
+                    self.t(
+                        "roles.revoke.handed_over",
+                        community=community,
+                        secretary=secretary,
+                        count=count,
+                    )
+                )
+        return "\n".join(lines)
+
+    def tag_answer(
+        self, outcome: RoleOutcome, user_id: int, tag: Tag, community: str, *, adding: bool
+    ) -> str:
+        """Done / already (tag) or done / not held (untag)."""
+        ids = {
+            (True, RoleOutcome.DONE): N_("roles.tag.done"),
+            (True, RoleOutcome.ALREADY): N_("roles.tag.already"),
+            (False, RoleOutcome.DONE): N_("roles.untag.done"),
+            (False, RoleOutcome.NOT_HELD): N_("roles.untag.not_held"),
+        }
+        return self.t(
+            ids[(adding, outcome)],
+            user=user_id,
+            tag=self.tag(tag),
+            community=self.community(community),
+        )
+
+    def notice(self, notice: RoleNotice) -> str:
+        """What the person concerned is told."""
+        role = "" if notice.role is None else self.role(notice.role, notice.position)
+        return self.t(
+            NOTICE_TEXT[notice.kind],
+            role=role,
+            scope="" if notice.scope is None else self.scope(notice.scope),
+            tag="" if notice.tag is None else self.tag(notice.tag),
+            community=""
+            if notice.community_code is None
+            else self.community(notice.community_code),
+        )
+
+    # -- lists --------------------------------------------------------------------------
+
+    def person(self, user_id: int, registered: Collection[int]) -> str:
+        if user_id in registered:
+            return str(user_id)
+        return f"{user_id} {self.t('roles.staff.unregistered')}"
+
+    def staff_list(self, listing: StaffList) -> str:
+        community = listing.community_code or ""
+        lines = [bold(self.t("roles.staff.title", community=self.community(community)))]
+        if listing.grants:
+            lines.append(self.t("roles.staff.roles"))
+            lines.extend(
+                f"• {self.person(g.user_id, listing.registered)} — "
+                f"{self.role(g.role, g.position)} · {self.scope(g.scope)}"
+                for g in listing.grants
+            )
+        else:
+            lines.append(self.t("roles.staff.nobody"))
+        lines.append(self.t("roles.staff.owners", count=listing.owners))
+        if listing.tags:
+            lines.append(self.t("roles.staff.tags"))
+            lines.extend(
+                f"• {self.person(user_id, listing.registered)} — {self.tag(tag)}"
+                for user_id, tag in listing.tags
+            )
+        else:
+            lines.append(self.t("roles.staff.no_tags"))
+        return "\n".join(lines)
+
+    def audit_line(self, entry: AuditEntry) -> str:
+        """``time · actor · action · target · details`` in the community's time zone."""
+        timezone = DEFAULT_TIMEZONE
+        if entry.community_code is not None:
+            community = next(
+                (c for c in self.places.communities if c.code == entry.community_code), None
+            )
+            if community is not None:
+                timezone = community.timezone
+        actor = self.t("roles.audit.operator") if entry.actor_id is None else str(entry.actor_id)
+        action = ACTION_NAME.get(entry.action)
+        target = "—" if entry.target_user_id is None else str(entry.target_user_id)
+        parts = [
+            format_datetime(entry.at, self.t.locale, timezone),
+            actor,
+            self.t(action) if action is not None else self.escape(entry.action),
+            target,
+        ]
+        if entry.community_code is not None:
+            parts.append(self.escape(entry.community_code))
+        details = self.details(entry.details)
+        if details:
+            parts.append(details)
+        return " · ".join(parts)
+
+    def details(self, details: Mapping[str, Any]) -> str:
+        """A few plain fields; roles, positions and tags by name."""
+        shown: list[str] = []
+        for key, value in sorted(details.items()):
+            text = str(value)
+            if key == "role" and value in Role._value2member_map_:
+                text = self.t(ROLE_NAME[Role(value)])
+            elif key == "position" and value in Position._value2member_map_:
+                text = self.t(POSITION_NAME[Position(value)])
+            elif key == "tag" and value in Tag._value2member_map_:
+                text = self.t(TAG_NAME[Tag(value)])
+            elif key == "secretary" and value is None:
+                text = self.t("roles.audit.no_secretary")
+            elif isinstance(value, Mapping):
+                text = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "0"
+            shown.append(f"{self.escape(str(key))}={self.escape(text)}")
+        return ", ".join(shown)
+
+    def audit_page(
+        self, communities: Collection[str] | None, entries: Collection[AuditEntry]
+    ) -> str:
+        title = self.t("roles.audit.title", where=self.where(communities))
+        if not entries:
+            return f"{bold(title)}\n{self.t('roles.audit.empty')}"
+        return "\n".join([bold(title), *(self.audit_line(e) for e in entries)])
+
+
+def compose_notice(
+    catalogs: Catalogs, places: Places
+) -> Callable[[str, RoleNotice], Mapping[str, Any]]:
+    """The :data:`civic.roles_admin.Compose` the bot and the command line pass to use cases."""
+
+    def compose(language: str, notice: RoleNotice) -> Mapping[str, Any]:
+        t = catalogs.for_locale(resolve_locale(language, None))
+        return {"text": RolesPainter(t, places).notice(notice), "parse_mode": "HTML"}
+
+    return compose
+
+
+# -- /help ---------------------------------------------------------------------------------
+
+
+def help_sections(t: Translator, audiences: Collection[Audience]) -> list[str]:
+    """The commands of the person's audiences, from :data:`handlers.menus.COMMANDS`.
+
+    Registered residents do not need ``/start`` again; newcomers see only what
+    works before registering (and staff or admin commands, if they hold a role).
+    """
+    registered = Audience.RESIDENT in audiences
+
+    def lines(commands: Collection[MenuCommand]) -> str:
+        return "\n".join(f"/{c.name} — {t(c.description)}" for c in commands)
+
+    mine = [
+        c
+        for c in commands_for(audiences)
+        if c.audience in (Audience.EVERYONE, Audience.RESIDENT)
+        and not (registered and c.name == "start")
+    ]
+    intro = t("roles.help.resident") if registered else t("roles.help.newcomer")
+    sections = [f"{intro}\n{lines(mine)}"]
+    for audience, heading in (
+        (Audience.STAFF, N_("roles.help.staff")),
+        (Audience.ADMIN, N_("roles.help.admin")),
+    ):
+        if audience in audiences:
+            extra = [c for c in commands_for(audiences) if c.audience is audience]
+            sections.append(f"{t(heading)}\n{lines(extra)}")
+    return sections
