@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import runner
 from bot.callbacks import LOCATION_PURPOSE, derived_key
@@ -28,6 +31,8 @@ from bot.startup import prepare_database
 from civic.residents import deep_link, location_code, parse_start_payload
 from storage.backup import BackupError, RestoreRefused, backup, restore
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
@@ -173,11 +178,33 @@ def write_qr(args: argparse.Namespace, settings: Settings, t: Translator) -> int
         if signing_key is None:
             print(t("cli.qr.no_signing_key"), file=sys.stderr)
             return EXIT_CONFIG
-        code = location_code(link.building_code, derived_key(signing_key, LOCATION_PURPOSE))
+        version = asyncio.run(_building_version(settings, link.building_code))
+        if version is None:
+            print(t("cli.qr.no_database"), file=sys.stderr)
+            return EXIT_FAILED
+        key = derived_key(signing_key, LOCATION_PURPOSE)
+        code = location_code(link.building_code, key, version)
     url = deep_link(username, code)
     path = write_qr_png(url, args.out or Path(f"qr-{code}.png"))
     print(t("cli.qr.written", path=path, link=url))
     return 0
+
+
+async def _building_version(settings: Settings, building_code: str) -> int | None:
+    """The version of the building's printed code (``/rotate`` raises it), from the database.
+
+    ``None`` if the database cannot be read (not migrated yet): printing the
+    version-0 code then could post a code staff already replaced.
+    """
+    database = Database(settings.database_url)
+    try:
+        async with database.uow(read_only=True) as uow:
+            return await uow.building_links.version(building_code)
+    except SQLAlchemyError as error:
+        log.warning("cannot read the building's code version: %s", error)
+        return None
+    finally:
+        await database.dispose()
 
 
 def _signing_key(settings: Settings) -> str | None:

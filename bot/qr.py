@@ -9,6 +9,7 @@ a little dirty or creased still scans.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import segno
@@ -23,3 +24,10 @@ def write_qr_png(link: str, path: Path, *, scale: int = SCALE) -> Path:
     """Write the QR code of ``link`` to ``path`` as a PNG; return the path."""
     segno.make(link, error="m", micro=False).save(str(path), kind="png", scale=scale, border=BORDER)
     return path
+
+
+def qr_png_bytes(link: str, *, scale: int = SCALE) -> bytes:
+    """The same PNG as :func:`write_qr_png`, in memory (a bot sends it without a file)."""
+    out = io.BytesIO()
+    segno.make(link, error="m", micro=False).save(out, kind="png", scale=scale, border=BORDER)
+    return out.getvalue()

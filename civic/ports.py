@@ -13,6 +13,7 @@ from typing import Any, Protocol, Self
 
 from civic.audit import AuditEntry
 from civic.flows import Flow
+from civic.household_codes import HouseholdCode
 from civic.jobs import DueJob
 from civic.outbox import OutgoingMessage
 from civic.places import Building, Community, Compound, Places, SyncResult
@@ -172,6 +173,40 @@ class AuditRepository(Protocol):
         ...
 
 
+class HouseholdCodesRepository(Protocol):
+    """Printed household codes, by hash, and wrong guesses (:mod:`civic.household_codes`)."""
+
+    async def add_many(self, codes: Sequence[HouseholdCode]) -> None: ...
+
+    async def find(self, code_hash: str) -> HouseholdCode | None: ...
+
+    async def get(self, code_id: int) -> HouseholdCode | None: ...
+
+    async def claim(self, code_id: int, user_id: int, now: datetime) -> bool:
+        """Mark it used by ``user_id`` if still unused and unexpired; ``False`` otherwise."""
+        ...
+
+    async def used_by(self, user_id: int) -> list[HouseholdCode]: ...
+
+    async def record_failure(self, user_id: int, now: datetime, forget_before: datetime) -> None:
+        """Count one wrong code; drop the person's guesses before ``forget_before``."""
+        ...
+
+    async def failures_since(self, user_id: int, since: datetime) -> list[datetime]: ...
+
+
+class BuildingLinksRepository(Protocol):
+    """The version of each building's printed code (0 until rotated); never commits."""
+
+    async def version(self, building_code: str) -> int: ...
+
+    async def versions(self) -> dict[str, int]: ...
+
+    async def rotate(self, building_code: str, by: int | None, now: datetime) -> int:
+        """Raise the version by one; return the new one."""
+        ...
+
+
 class OutboxRepository(Protocol):
     """Messages to send later (notifications); never commits."""
 
@@ -206,6 +241,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def household_codes(self) -> HouseholdCodesRepository: ...
+
+    @property
+    def building_links(self) -> BuildingLinksRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

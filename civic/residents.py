@@ -34,11 +34,10 @@ flow row, applies the transition and commits before the handler answers.
 Verification levels (spec 01): *unverified* — registered by themselves;
 *located* — registered through a QR code posted inside their building (the
 code's building must be the one they register in); *verified* — confirmed by
-staff or by a one-time household code (the next slice). Building codes are the
-place codes of ``config.toml`` for now; rotating them (so that a photographed
-code stops locating people) is a staff command still to come: it will give
-buildings a changeable link code, and :func:`parse_start_payload` is the one
-place that resolves it.
+staff or by a one-time household code (:mod:`civic.household_codes`). A
+building's printed code carries a signed proof and a version staff raise with
+``/rotate`` (table ``building_links``), so a photographed code stops locating
+people; :func:`parse_start_payload` is the one place that checks it.
 """
 
 from __future__ import annotations
@@ -172,6 +171,9 @@ class DeepLink:
     """A building link carrying a valid proof (:func:`location_code`): printed
     inside the building, so whoever opens it is *located*. A bare building code
     can be guessed from the naming scheme, so it only pre-selects the place."""
+    replaced: bool = False
+    """A building link whose proof was valid for an earlier version of the building's
+    code (staff rotated it): it pre-selects the building but locates no one."""
 
     @property
     def understood(self) -> bool:
@@ -182,33 +184,44 @@ LOCATION_PROOF_CHARS = 10
 """Hex characters of the proof in a building's printed link (40 bits: not guessable)."""
 
 
-def location_code(building_code: str, location_key: bytes) -> str:
+def location_code(building_code: str, location_key: bytes, version: int = 0) -> str:
     """The payload of the QR code posted inside a building: its code and a proof.
 
-    ``HD-01-1_3f9a0c51d2``. The proof is an HMAC of the code under a key derived
-    from the bot's signing key, so only staff's printed codes carry it; rotating
-    a building's code (a later slice) will add a per-building counter to the
-    signed text.
+    ``HD-01-1_3f9a0c51d2``. The proof is an HMAC of the code and the building's
+    version (raised by each ``/rotate``) under a key derived from the bot's
+    signing key, so only staff's printed codes carry it and only the newest
+    printed code of a building proves anything. The payload does not say the
+    version: the bot knows it, and the link stays as short as before.
     """
-    return f"{building_code}_{_location_proof(building_code, location_key)}"
+    return f"{building_code}_{_location_proof(building_code, location_key, version)}"
 
 
-def _location_proof(building_code: str, location_key: bytes) -> str:
-    text = f"located:{building_code.upper()}".encode()
-    return hmac.new(location_key, text, hashlib.sha256).hexdigest()[:LOCATION_PROOF_CHARS]
+def _location_proof(building_code: str, location_key: bytes, version: int = 0) -> str:
+    """Version 0 signs ``located:CODE`` as before rotation existed, so printed codes stay valid."""
+    signed = f"located:{building_code.upper()}"
+    if version > 0:
+        signed = f"{signed}:{version}"
+    return hmac.new(location_key, signed.encode(), hashlib.sha256).hexdigest()[
+        :LOCATION_PROOF_CHARS
+    ]
 
 
 def parse_start_payload(
-    payload: str | None, places: Places, location_key: bytes | None = None
+    payload: str | None,
+    places: Places,
+    location_key: bytes | None = None,
+    versions: Mapping[str, int] | None = None,
 ) -> DeepLink:
     """Resolve the ``start`` parameter of a deep link (``t.me/<bot>?start=HD-01``).
 
     Codes share one namespace and ignore case (``bot.config.references``), so
     ``hd-01`` typed by hand finds ``HD-01``. A building link also names its
     compound and community, a compound link its community. A building code
-    followed by a valid proof (:func:`location_code`, checked with
-    ``location_key``) proves the person stands in the building; a wrong or
-    outdated proof still pre-selects the building.
+    followed by a valid proof of the building's current version
+    (:func:`location_code`, checked with ``location_key``; ``versions`` maps
+    rotated buildings to their version, others are at 0) proves the person
+    stands in the building; a proof of an earlier version is marked
+    ``replaced``; a wrong or outdated proof still pre-selects the building.
     """
     text = payload or ""
     if not text:
@@ -220,10 +233,20 @@ def parse_start_payload(
     if link.kind is LinkKind.UNKNOWN and separator:
         signed = _place_link(code, places)
         if signed.kind is LinkKind.BUILDING and signed.building_code is not None:
+            building = signed.building_code
+            version = (versions or {}).get(building, 0)
             valid = location_key is not None and hmac.compare_digest(
-                proof.lower(), _location_proof(signed.building_code, location_key)
+                proof.lower(), _location_proof(building, location_key, version)
             )
-            return replace(signed, payload=text, proves_location=valid)
+            replaced = (
+                not valid
+                and location_key is not None
+                and any(
+                    hmac.compare_digest(proof.lower(), _location_proof(building, location_key, v))
+                    for v in range(version)
+                )
+            )
+            return replace(signed, payload=text, proves_location=valid, replaced=replaced)
     return link
 
 
@@ -333,6 +356,9 @@ class ProfileDraft:
     """The building whose QR code started this flow: registering in it makes one *located*."""
     preset: Step | None = None
     """The narrowest place step a deep link answered; moving forward skips it and wider ones."""
+    household_code_id: int | None = None
+    """The household code whose link started onboarding, by row id (never the code's
+    text): confirming verifies the new resident with it (:mod:`civic.household_codes`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -344,6 +370,7 @@ class ProfileDraft:
             "consented_at": self.consented_at.isoformat() if self.consented_at else None,
             "located_building": self.located_building,
             "preset": self.preset.value if self.preset else None,
+            "household_code_id": self.household_code_id,
         }
 
     @classmethod
@@ -357,6 +384,7 @@ class ProfileDraft:
         consented = text("consented_at")
         preset = text("preset")
         language = text("language")
+        code_id = data.get("household_code_id")
         return cls(
             language=language if language in LANGUAGES else None,
             community_code=text("community"),
@@ -366,6 +394,7 @@ class ProfileDraft:
             consented_at=_aware(consented),
             located_building=text("located_building"),
             preset=Step(preset) if preset in {s.value for s in PLACE_STEPS} else None,
+            household_code_id=code_id if type(code_id) is int else None,
         )
 
     @classmethod
@@ -459,6 +488,48 @@ def with_link(draft: ProfileDraft, link: DeepLink) -> ProfileDraft:
         building_code=building,
         located_building=(link.building_code if link.proves_location else draft.located_building),
         preset=preset,
+    )
+
+
+@dataclass(frozen=True)
+class HouseholdPreset:
+    """The place a household code's link names, and the code's row id (not its text)."""
+
+    code_id: int
+    community_code: str
+    compound_code: str
+    building_code: str | None = None
+    unit_label: str | None = None
+
+
+def with_household(draft: ProfileDraft, preset: HouseholdPreset) -> ProfileDraft:
+    """``draft`` with the place of a household code chosen, and the code remembered.
+
+    Its unit, if it names one, fills the unit step (the person may still change
+    it: confirming sets the code's building and unit anyway, as ``/code`` does).
+    """
+    same_compound = draft.compound_code == preset.compound_code
+    return replace(
+        draft,
+        community_code=preset.community_code,
+        compound_code=preset.compound_code,
+        building_code=preset.building_code or (draft.building_code if same_compound else None),
+        unit_label=preset.unit_label or (draft.unit_label if same_compound else None),
+        preset=Step.BUILDING if preset.building_code else Step.COMPOUND,
+        household_code_id=preset.code_id,
+    )
+
+
+def verified_at(
+    resident: Resident, building_code: str | None, unit_label: str | None, now: datetime
+) -> Resident:
+    """``resident`` verified by a household code: the building and unit it names become theirs."""
+    return replace(
+        resident,
+        building_code=building_code or resident.building_code,
+        unit_label=unit_label or resident.unit_label,
+        level=VerificationLevel.VERIFIED,
+        updated_at=now,
     )
 
 
@@ -803,14 +874,19 @@ async def start_onboarding(
     now: datetime,
     update_id: int,
     location_key: bytes | None = None,
+    *,
+    household: HouseholdPreset | None = None,
 ) -> StartResult:
     """``/start [PAYLOAD]``: begin or resume onboarding, or greet a resident.
 
     The flow is committed before the bot answers; the handler sends the step's
     message and then records its id (:func:`civic.flows.record_flow_message`).
+    ``household``: a household code's link chose the place
+    (:func:`civic.household_codes.start_with_household_code`).
     """
-    link = parse_start_payload(payload, places, location_key)
     async with uow:
+        versions = await uow.building_links.versions() if payload and "_" in payload else {}
+        link = parse_start_payload(payload, places, location_key, versions)
         resident = await uow.residents.get(user_id)
         if resident is not None:
             outcome, updated = _start_as_resident(resident, link, now)
@@ -824,7 +900,10 @@ async def start_onboarding(
         resumed = flow if flow is not None and not flow.finished else None
         draft = ProfileDraft.from_json(resumed.draft).pruned(places) if resumed else ProfileDraft()
         step = Step(resumed.step) if resumed else Step.LANGUAGE
-        linked = with_link(draft, link).pruned(places)
+        linked = with_link(draft, link)
+        if household is not None:
+            linked = with_household(linked, household)
+        linked = linked.pruned(places)
         if _place_of(linked) != _place_of(draft) and linked.language is not None:
             step = next_step(ONBOARD, Step.LANGUAGE, linked, places)  # go on from the link
         step = resume_at(ONBOARD, step, linked)
@@ -987,6 +1066,8 @@ async def _finish(
         if current is not None:
             return AnswerResult(AnswerOutcome.ALREADY_REGISTERED, finished, current)
         resident = new_resident(user_id, draft, now)
+        if draft.household_code_id is not None:
+            resident = await _verify_with_code(uow, resident, draft.household_code_id, now)
         await uow.residents.add(resident)
         return AnswerResult(AnswerOutcome.REGISTERED, finished, resident)
     if current is None:
@@ -995,6 +1076,19 @@ async def _finish(
     if moved != current:
         await uow.residents.update(moved)
     return AnswerResult(AnswerOutcome.RELOCATED, finished, moved, previous=current)
+
+
+async def _verify_with_code(
+    uow: UnitOfWork, resident: Resident, code_id: int, now: datetime
+) -> Resident:
+    """A new resident whose onboarding a household code's link started: verified, if it
+    is still unused and unexpired and they registered in its compound; else as they are."""
+    code = await uow.household_codes.get(code_id)
+    if code is None or code.compound_code != resident.compound_code:
+        return resident
+    if not await uow.household_codes.claim(code_id, resident.user_id, now):
+        return resident  # used or expired meanwhile
+    return verified_at(resident, code.building_code, code.unit_label, now)
 
 
 class RelocationStart(StrEnum):

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import common, flows, guards, outbox, residents, residents_data, roles
+from handlers import (
+    common,
+    flows,
+    guards,
+    outbox,
+    residents,
+    residents_codes,
+    residents_data,
+    roles,
+)
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every capability's handlers, in one place."""
     guards.register(application)
     outbox.register(application)
+    residents_codes.register(application)  # before residents: it takes /start hc_...
     residents.register(application)
     residents_data.register(application)
     roles.register(application)

@@ -197,6 +197,8 @@ def link_notice(context: BotContext, link: DeepLink) -> str | None:
     """What to say about a deep link that named no place we know."""
     if link.kind in (LinkKind.UNKNOWN, LinkKind.MALFORMED):
         return context.t("residents.start.unknown_code", code=escape(link.payload))
+    if link.replaced:
+        return context.t("residents.start.code_replaced")
     return None
 
 

@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.tables import chats, flows, inbox, outbox, residents
+from storage.tables import (
+    chats,
+    flows,
+    household_code_attempts,
+    household_codes,
+    inbox,
+    outbox,
+    residents,
+)
 
 EXPORT_LIMIT = 1000
 """Most recent updates and messages exported: a data export, not an archive dump."""
@@ -45,6 +53,7 @@ class SqlPersonalDataRepository:
             "resident": await self._rows(residents, residents.c.user_id == user_id, one=True),
             "flows": await self._rows(flows, flows.c.user_id == user_id),
             "chat": await self._rows(chats, chats.c.chat_id == user_id, one=True),
+            "household_codes_used": await self._household_codes_used(user_id),
             "updates_sent": [
                 {**row, "payload": json.loads(row["payload"])}
                 for row in await self._rows(
@@ -64,7 +73,18 @@ class SqlPersonalDataRepository:
             "flows": await self._delete(flows, flows.c.user_id == user_id),
             "chats": await self._delete(chats, chats.c.chat_id == user_id),
             "outbox": await self._delete(outbox, outbox.c.chat_id == user_id),
+            "household_code_attempts": await self._delete(
+                household_code_attempts, household_code_attempts.c.user_id == user_id
+            ),
         }
+        # A used code stays used (``used_at`` kept, so it cannot verify anyone
+        # else); only who used it is forgotten.
+        unlinked = await self._conn.execute(
+            update(household_codes)
+            .where(household_codes.c.used_by == user_id)
+            .values(used_by=None)
+        )
+        counts["household_codes"] = unlinked.rowcount or 0
         scrubbed = await self._conn.execute(
             update(inbox)
             .where(inbox.c.sender_key == user_id)
@@ -72,6 +92,24 @@ class SqlPersonalDataRepository:
         )
         counts["inbox"] = scrubbed.rowcount or 0
         return Erasure(counts)
+
+    async def _household_codes_used(self, user_id: int) -> list[dict[str, Any]]:
+        """The household codes the person used: the place and when, never the code's hash."""
+        statement = (
+            select(
+                household_codes.c.community_code,
+                household_codes.c.compound_code,
+                household_codes.c.building_code,
+                household_codes.c.unit_label,
+                household_codes.c.used_at,
+            )
+            .where(household_codes.c.used_by == user_id)
+            .order_by(household_codes.c.used_at)
+        )
+        return [
+            {key: _plain(value) for key, value in row._mapping.items()}
+            for row in await self._conn.execute(statement)
+        ]
 
     async def _delete(self, table: Table, condition: Any) -> int:
         return (await self._conn.execute(delete(table).where(condition))).rowcount or 0

@@ -387,8 +387,18 @@ household_codes = Table(
     Column("issued_by", BigInteger, nullable=True),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
-    Column("used_by", BigInteger, nullable=True),
+    Column("used_by", BigInteger, nullable=True, index=True),
     Column("used_at", UTCDateTime, nullable=True),
+)
+
+# Wrong household codes typed, per person: at most a few an hour (civic.household_codes).
+household_code_attempts = Table(
+    "household_code_attempts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_household_code_attempts_user_id_at", "user_id", "at"),
 )
 
 

@@ -8,9 +8,11 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository
+from storage.building_links import SqlBuildingLinksRepository
 from storage.chats import SqlChatsRepository
 from storage.due_jobs import SqlDueJobsRepository
 from storage.flows import SqlFlowsRepository
+from storage.household_codes import SqlHouseholdCodesRepository
 from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
 from storage.personal_data import SqlPersonalDataRepository
@@ -38,6 +40,8 @@ class SqlUnitOfWork:
     personal_data: SqlPersonalDataRepository
     roles: SqlRolesRepository
     audit: SqlAuditRepository
+    household_codes: SqlHouseholdCodesRepository
+    building_links: SqlBuildingLinksRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -67,6 +71,8 @@ class SqlUnitOfWork:
         self.personal_data = SqlPersonalDataRepository(conn)
         self.roles = SqlRolesRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.household_codes = SqlHouseholdCodesRepository(conn)
+        self.building_links = SqlBuildingLinksRepository(conn)
         return self
 
     async def __aexit__(

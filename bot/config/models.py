@@ -156,6 +156,8 @@ class AdminsSection(Section):
 class ResidentsSection(Section):
     counted_level: VerificationLevelName = "located"
     """Minimum verification level whose co-signs, ratings and RSVPs count (spec 01)."""
+    household_code_days: int = Field(30, ge=1, le=365)
+    """Days a printed one-time household code stays valid (spec 01, 04: codes expire)."""
 
 
 class ReportsSection(Section):

@@ -79,6 +79,26 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_household_codes_community_code"), ["community_code"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_household_codes_used_by"), ["used_by"], unique=False
+        )
+
+    op.create_table(
+        "household_code_attempts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_household_code_attempts")),
+    )
+    with op.batch_alter_table("household_code_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_household_code_attempts_user_id_at", ["user_id", "at"], unique=False
+        )
 
     op.create_table(
         "owner_claims",
@@ -181,9 +201,14 @@ def downgrade() -> None:
 
     op.drop_table("owner_claims")
     with op.batch_alter_table("household_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_household_codes_used_by"))
         batch_op.drop_index(batch_op.f("ix_household_codes_community_code"))
 
     op.drop_table("household_codes")
+    with op.batch_alter_table("household_code_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_household_code_attempts_user_id_at")
+
+    op.drop_table("household_code_attempts")
     op.drop_table("building_links")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_target_user_id"))
