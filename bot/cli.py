@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import runner
+from bot import roles_cli, runner
 from bot.callbacks import LOCATION_PURPOSE, derived_key
 from bot.config import ConfigError, Settings, load_settings, places_from_config
 from bot.config.models import BOT_USERNAME_PATTERN
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     qr_parser.add_argument(
         "--bot", help="the bot's username (default: [telegram] bot_username of config.toml)"
     )
+    roles_cli.add_commands(commands)
     return parser
 
 
@@ -137,6 +138,8 @@ async def _run_async(
         await prepared.database.dispose()
         print(t("cli.db.ready", revision=prepared.revision))
         return 0
+    if command in roles_cli.COMMANDS:
+        return await roles_cli.run(command, args, settings, t)
     database = Database(settings.database_url)
     try:
         if command == "notice":
