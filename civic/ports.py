@@ -17,6 +17,9 @@ from civic.household_codes import HouseholdCode
 from civic.jobs import DueJob
 from civic.outbox import OutgoingMessage
 from civic.places import Building, Community, Compound, Places, SyncResult
+from civic.register_claims import Claim as RegisterClaim
+from civic.register_claims import ClaimStatus as RegisterClaimStatus
+from civic.register_claims import RejectReason as RegisterRejectReason
 from civic.residents import Resident
 from civic.roles import Grant, Role, Tag
 
@@ -215,6 +218,45 @@ class OutboxRepository(Protocol):
         ...
 
 
+class RegisterClaimsRepository(Protocol):
+    """Owner claims (:mod:`civic.register_claims`); never commits."""
+
+    async def add(self, claim: RegisterClaim) -> int:
+        """Insert a pending claim; returns its id."""
+        ...
+
+    async def get(self, claim_id: int) -> RegisterClaim | None: ...
+
+    async def of_user(self, user_id: int) -> list[RegisterClaim]:
+        """The person's claims, newest first."""
+        ...
+
+    async def pending_for(
+        self, user_id: int, compound_code: str, building_code: str | None, unit_label: str
+    ) -> RegisterClaim | None:
+        """The person's pending claim to this unit, if any (one at a time)."""
+        ...
+
+    async def pending_in(self, community_code: str, limit: int) -> list[RegisterClaim]:
+        """The community's pending claims, oldest first."""
+        ...
+
+    async def count_pending_in(self, community_code: str) -> int: ...
+
+    async def settle(
+        self,
+        claim_id: int,
+        status: RegisterClaimStatus,
+        *,
+        by: int,
+        now: datetime,
+        reason_code: RegisterRejectReason | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Decide or withdraw a claim that is still pending; ``False`` (nothing written) if not."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -247,6 +289,9 @@ class UnitOfWork(Protocol):
 
     @property
     def building_links(self) -> BuildingLinksRepository: ...
+
+    @property
+    def register_claims(self) -> RegisterClaimsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -15,6 +15,7 @@ from handlers import (
     flows,
     guards,
     outbox,
+    register_claims,
     residents,
     residents_codes,
     residents_data,
@@ -30,6 +31,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     residents.register(application)
     residents_data.register(application)
     roles.register(application)
+    register_claims.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in

@@ -21,6 +21,8 @@ from civic.flows import Flow, active_flow, cancel_flow
 
 TextStep = Callable[[Update, BotContext, Flow], Awaitable[None]]
 """Takes a person's text for their active flow."""
+PhotoStep = TextStep
+"""Takes a person's photo for their active flow (a deed, a report's picture)."""
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,17 @@ class FlowRoute:
     on_text: TextStep
     resume_hint: str
     """Catalog id saying how to go on after ``/cancel`` (e.g. "send /start")."""
+    on_photo: PhotoStep | None = None
 
 
 _ROUTES: dict[str, FlowRoute] = {}
 
 
-def register_flow(name: str, *, on_text: TextStep, resume_hint: str) -> None:
-    """Declare a flow: where its text goes, and how to resume it after ``/cancel``."""
-    _ROUTES[name] = FlowRoute(on_text, resume_hint)
+def register_flow(
+    name: str, *, on_text: TextStep, resume_hint: str, on_photo: PhotoStep | None = None
+) -> None:
+    """Declare a flow: where its text (and photos) go, and how to resume it after ``/cancel``."""
+    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -53,6 +58,19 @@ async def on_text(update: Update, context: BotContext) -> None:
     await message.reply_text(
         context.t("common.text.no_flow") if registered else context.t("common.text.not_registered")
     )
+
+
+async def on_photo(update: Update, context: BotContext) -> None:
+    """Hand a photo to the person's active flow if it takes photos; else say it was not used."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    flow = await active_flow(context.services.database.uow(read_only=True), user.id)
+    route = _ROUTES.get(flow.name) if flow is not None else None
+    if flow is not None and route is not None and route.on_photo is not None:
+        await route.on_photo(update, context, flow)
+        return
+    await message.reply_text(context.t("common.photo.not_expected"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -87,3 +105,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text)
     )
+    application.add_handler(MessageHandler(filters.PHOTO & filters.ChatType.PRIVATE, on_photo))

@@ -22,6 +22,7 @@ from bot.context import BotContext, services_of
 from bot.html import escape
 from bot.i18n import N_
 from civic.flows import Flow, active_flow, cancel_flow, record_flow_message
+from civic.register_claims import owner_standing
 from civic.residents import (
     MAX_UNIT_CHARS,
     ONBOARD,
@@ -59,6 +60,7 @@ from civic.residents import (
 )
 from handlers import flows, roles
 from handlers.buttons import acknowledge, on_button, pressed
+from handlers.register_claims_views import owner_lines
 from handlers.residents_views import (
     CHANGE_ADDRESS,
     CHANGE_LANGUAGE,
@@ -473,7 +475,13 @@ async def me(update: Update, context: BotContext) -> None:
     if resident is None:
         await message.reply_text(context.t("residents.me.not_registered"))
         return
-    await send(context, message.chat_id, profile_screen(painter_of(context), resident))
+    painter = painter_of(context)
+    screen = profile_screen(painter, resident)
+    grants, waiting = await owner_standing(context.services.database.uow(read_only=True), user.id)
+    owned = owner_lines(painter, grants, waiting)
+    if owned:
+        screen = Screen(f"{screen.text}\n{owned}", screen.keyboard)
+    await send(context, message.chat_id, screen)
 
 
 async def change_address(update: Update, context: BotContext) -> None:

@@ -6,18 +6,26 @@ published yet, so erasure removes the person's rows and scrubs what other
 tables hold about them: the updates they sent (kept in the inbox only as an
 ``update_id``, so a redelivery is still recognised) and the messages queued or
 sent to them. When reports and ballots arrive, their anonymisation joins here.
+
+Owner claims are deleted whatever their status, the deed photo's file id with
+them: a claim is the person's own statement and evidence, and nothing published
+depends on it. What the community must keep of an approved one is kept
+elsewhere without the person: the audit log's ``register.claim_approved`` entry
+(claim id, unit and area; who decided) and, until the register of spec 04
+replaces it, the unit's owner grant, which the roles' erasure handles.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.roles import erase_roles, export_roles
 from storage.tables import (
     chats,
     flows,
@@ -25,6 +33,7 @@ from storage.tables import (
     household_codes,
     inbox,
     outbox,
+    owner_claims,
     residents,
 )
 
@@ -53,6 +62,8 @@ class SqlPersonalDataRepository:
             "resident": await self._rows(residents, residents.c.user_id == user_id, one=True),
             "flows": await self._rows(flows, flows.c.user_id == user_id),
             "chat": await self._rows(chats, chats.c.chat_id == user_id, one=True),
+            **await export_roles(self._conn, user_id),  # grants, tags, audit entries
+            "owner_claims": await self._owner_claims(user_id),
             "household_codes_used": await self._household_codes_used(user_id),
             "updates_sent": [
                 {**row, "payload": json.loads(row["payload"])}
@@ -73,6 +84,7 @@ class SqlPersonalDataRepository:
             "flows": await self._delete(flows, flows.c.user_id == user_id),
             "chats": await self._delete(chats, chats.c.chat_id == user_id),
             "outbox": await self._delete(outbox, outbox.c.chat_id == user_id),
+            "owner_claims": await self._delete(owner_claims, owner_claims.c.user_id == user_id),
             "household_code_attempts": await self._delete(
                 household_code_attempts, household_code_attempts.c.user_id == user_id
             ),
@@ -91,7 +103,24 @@ class SqlPersonalDataRepository:
             .values(payload=ERASED_PAYLOAD, sender_key=None, error=None)
         )
         counts["inbox"] = scrubbed.rowcount or 0
+        # Tags and owner grants go; offices held stay as revoked rows; the log forgets them.
+        counts.update(await erase_roles(self._conn, user_id, datetime.now(UTC)))
         return Erasure(counts)
+
+    async def _owner_claims(self, user_id: int) -> list[dict[str, Any]]:
+        """The person's owner claims; of the deed photo only whether one was given.
+
+        The file id is a key to the photo on Telegram's servers, not data about
+        the person: the export says a photo was given and leaves the key out.
+        """
+        rows = await self._rows(
+            owner_claims, owner_claims.c.user_id == user_id, order=owner_claims.c.id
+        )
+        return [
+            {k: v for k, v in row.items() if k != "deed_file_id"}
+            | {"deed_photo_given": row["deed_file_id"] is not None}
+            for row in rows
+        ]
 
     async def _household_codes_used(self, user_id: int) -> list[dict[str, Any]]:
         """The household codes the person used: the place and when, never the code's hash."""

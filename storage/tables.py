@@ -364,6 +364,9 @@ owner_claims = Table(
     Column("deed_file_id", String(255), nullable=True),
     # civic.register_claims.ClaimStatus: pending, approved, rejected, withdrawn.
     Column("status", String(12), nullable=False, server_default="pending"),
+    # A rejection's common reason (civic.register_claims.RejectReason), shown in the
+    # claimant's language; ``reason`` holds a reason staff typed instead.
+    Column("reason_code", String(24), nullable=True),
     Column("reason", String(200), nullable=True),
     Column("decided_by", BigInteger, nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),

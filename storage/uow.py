@@ -17,6 +17,7 @@ from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
 from storage.personal_data import SqlPersonalDataRepository
 from storage.places import SqlPlacesRepository
+from storage.register_claims import SqlRegisterClaimsRepository
 from storage.residents import SqlResidentsRepository
 from storage.roles import SqlRolesRepository
 from storage.runtime_status import SqlRuntimeStatusRepository
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     audit: SqlAuditRepository
     household_codes: SqlHouseholdCodesRepository
     building_links: SqlBuildingLinksRepository
+    register_claims: SqlRegisterClaimsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(conn)
         self.household_codes = SqlHouseholdCodesRepository(conn)
         self.building_links = SqlBuildingLinksRepository(conn)
+        self.register_claims = SqlRegisterClaimsRepository(conn)
         return self
 
     async def __aexit__(

@@ -117,6 +117,7 @@ def upgrade() -> None:
         sa.Column("owner_name", sa.String(length=64), nullable=False),
         sa.Column("deed_file_id", sa.String(length=255), nullable=True),
         sa.Column("status", sa.String(length=12), server_default="pending", nullable=False),
+        sa.Column("reason_code", sa.String(length=24), nullable=True),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
         sa.Column("decided_at", storage.types.UTCDateTime(timezone=True), nullable=True),
