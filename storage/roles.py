@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.roles import Grant, Position, Role, Scope, ScopeKind, Tag
-from storage.tables import resident_tags, role_grants
+from storage.tables import audit_log, resident_tags, role_grants
 from storage.upsert import dialect_insert
+
+EXPORT_LIMIT: Final = 1000
+"""Most recent audit entries about a person in their export."""
 
 
 class SqlRolesRepository:
@@ -137,3 +141,68 @@ def _grant(row: Any) -> Grant:
         granted_at=row["granted_at"],
         id=row["id"],
     )
+
+
+# -- one person's data (``/mydata``, ``/deleteme``; storage/personal_data.py) ---------------
+
+
+async def export_roles(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
+    """The person's grants (revoked ones too), tags, and the audit entries about them."""
+    grants = await conn.execute(
+        select(role_grants).where(role_grants.c.user_id == user_id).order_by(role_grants.c.id)
+    )
+    tags = await conn.execute(
+        select(resident_tags)
+        .where(resident_tags.c.user_id == user_id)
+        .order_by(resident_tags.c.community_code, resident_tags.c.tag)
+    )
+    entries = await conn.execute(
+        select(audit_log)
+        .where(audit_log.c.target_user_id == user_id)
+        .order_by(audit_log.c.id.desc())
+        .limit(EXPORT_LIMIT)
+    )
+    return {
+        "role_grants": [_plain_row(row) for row in grants.mappings()],
+        "resident_tags": [_plain_row(row) for row in tags.mappings()],
+        "audit_entries_about_you": [
+            _plain_row(row) | {"details": json.loads(row["details"])}
+            for row in reversed(list(entries.mappings()))
+        ],
+    }
+
+
+async def erase_roles(conn: AsyncConnection, user_id: int, now: datetime) -> dict[str, int]:
+    """Tags and owner grants go; other grants are revoked but kept; the log forgets the person.
+
+    A revoked staff or admin grant stays as the record of who held office (the
+    community's, not the person's, history); audit entries about the person
+    lose the person, entries of what they did as staff keep them as actor.
+    """
+    tags = await conn.execute(delete(resident_tags).where(resident_tags.c.user_id == user_id))
+    owners = await conn.execute(
+        delete(role_grants).where(
+            role_grants.c.user_id == user_id, role_grants.c.role == Role.OWNER.value
+        )
+    )
+    revoked = await conn.execute(
+        update(role_grants)
+        .where(role_grants.c.user_id == user_id, role_grants.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=None)
+    )
+    forgotten = await conn.execute(
+        update(audit_log).where(audit_log.c.target_user_id == user_id).values(target_user_id=None)
+    )
+    return {
+        "resident_tags": tags.rowcount or 0,
+        "owner_grants": owners.rowcount or 0,
+        "role_grants_revoked": revoked.rowcount or 0,
+        "audit_log": forgotten.rowcount or 0,
+    }
+
+
+def _plain_row(row: Any) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in row.items()
+    }
