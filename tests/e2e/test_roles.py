@@ -143,3 +143,30 @@ async def test_commands_without_arguments_answer_their_usage(
     assert "wang" in (bad.text or "")
     missing = await say(county_admin, "/grant 42 staff HD")
     assert "/grant 42 staff HD clerk" in (missing.text or "")
+
+
+async def test_a_grid_workers_menu_follows_their_language(
+    emulator: EmulatorClient, county_admin: EmulatorUser
+) -> None:
+    qian = await registered_resident(emulator, "Qian")
+    answer = await say(county_admin, f"/grant {qian.id} 网格员 HD-G1")
+    assert "网格员" in (answer.text or "")
+    await qian.next_message(timeout=WAIT)  # told
+    assert await menu_becomes(emulator, qian.id, True, "verify") is not None
+
+    question = await say(qian, "/lang")
+    await tap(qian, question, "中文")
+
+    async def descriptions() -> dict[str, str]:
+        for entry in await emulator.commands(scope_type="chat"):
+            if int(entry["scope"].get("chat_id", 0)) == qian.id:
+                return {c["command"]: c["description"] for c in entry["commands"]}
+        return {}
+
+    import asyncio
+
+    for _ in range(50):
+        if (await descriptions()).get("me") == "我的资料":
+            break
+        await asyncio.sleep(0.1)
+    assert (await descriptions()).get("me") == "我的资料"
