@@ -154,6 +154,7 @@ def bot(
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "TELEGRAM_API_URL": emulator_url,
         "XIESHANG_SIGNING_KEY": SIGNING_KEY,
+        "XIESHANG_CLOCK": "emulator",  # tests move time through the control API
         "XIESHANG_DATA_DIR": str(data),
         "XIESHANG_CONFIG": str(scaled_config(data)),
         "XIESHANG_DATABASE_URL": (
