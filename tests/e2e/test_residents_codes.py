@@ -95,7 +95,7 @@ async def test_a_newcomer_opening_a_slips_link_joins_verified(
     flow = await tap(cai, flow, "English")
     assert "Step 4: unit" in (flow.text or "")  # community, compound and building are chosen
     assert "302" in (flow.text or "")  # and the unit the code names
-    flow = await tap(cai, flow, "Keep \"302\"")
+    flow = await tap(cai, flow, 'Keep "302"')
     flow = await tap(cai, flow, "I agree")
     assert "Riverside Estate" in (flow.text or "")
     await tap(cai, flow, "Confirm")
