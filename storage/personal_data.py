@@ -92,9 +92,7 @@ class SqlPersonalDataRepository:
         # A used code stays used (``used_at`` kept, so it cannot verify anyone
         # else); only who used it is forgotten.
         unlinked = await self._conn.execute(
-            update(household_codes)
-            .where(household_codes.c.used_by == user_id)
-            .values(used_by=None)
+            update(household_codes).where(household_codes.c.used_by == user_id).values(used_by=None)
         )
         counts["household_codes"] = unlinked.rowcount or 0
         scrubbed = await self._conn.execute(

@@ -79,9 +79,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_household_codes_community_code"), ["community_code"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_household_codes_used_by"), ["used_by"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_household_codes_used_by"), ["used_by"], unique=False)
 
     op.create_table(
         "household_code_attempts",
