@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from civic.ports import UnitOfWork
@@ -33,6 +33,10 @@ class Township:
     code: str
     name: str
     name_en: str
+
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+"""The county's time zone when ``config.toml`` names none (``[county] timezone``)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,12 @@ class Places:
             "departments": len(self.departments),
             "report_categories": len(self.report_categories),
         }
+
+    def timezone_of(self, community_code: str | None, default: str = DEFAULT_TIMEZONE) -> str:
+        """The time zone a community's dates are shown in (spec 00: "in the community's
+        time zone"); ``default`` for county-wide matters and unknown codes."""
+        community = next((c for c in self.communities if c.code == community_code), None)
+        return default if community is None else community.timezone
 
     def compounds_of(self, community_code: str) -> list[Compound]:
         return [c for c in self.compounds if c.community_code == community_code]

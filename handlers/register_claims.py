@@ -58,9 +58,10 @@ from civic.register_claims import (
     start_rejection,
     withdraw_claim,
 )
-from civic.roles import Actor, load_actor
+from civic.roles import Actor, Decision
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
+from handlers.permissions import REFUSAL_TEXT, actor_of, admin_ids, refusal, reply
 from handlers.register_claims_views import (
     APPROVE,
     ASK_REASON,
@@ -96,9 +97,6 @@ CLAIM_RESUME: Final = N_("register.claim.resume")
 REJECT_RESUME: Final = N_("register.review.reason_resume")
 
 ACCESS_TEXT: Final = {
-    ReviewAccess.NOT_STAFF: N_("register.review.refused_not_staff"),
-    ReviewAccess.OTHER_COMMUNITY: N_("register.review.refused_other_community"),
-    ReviewAccess.POSITION: N_("register.review.refused_position"),
     ReviewAccess.NAME_COMMUNITY: N_("register.review.name_community"),
     ReviewAccess.UNKNOWN_COMMUNITY: N_("register.review.unknown_community"),
 }
@@ -107,16 +105,6 @@ ACCESS_TEXT: Final = {
 def notices_of(context: BotContext) -> OutboxNotices:
     services = context.services
     return OutboxNotices(services.catalogs, services.buttons, services.places)
-
-
-def admin_ids(context: BotContext) -> list[int]:
-    return list(context.services.settings.config.admins.telegram_ids)
-
-
-async def actor_of(context: BotContext, user_id: int) -> Actor:
-    return await load_actor(
-        context.services.database.uow(read_only=True), user_id, admin_ids(context)
-    )
 
 
 async def flow_screen(context: BotContext, flow: Flow, *, notice: str | None = None) -> Screen:
@@ -186,7 +174,7 @@ async def apply(
         update.update_id,
         message_id,
         notices_of(context),
-        admin_ids(context),
+        admin_ids(context.services),
     )
 
 
@@ -351,9 +339,18 @@ async def withdraw(update: Update, context: BotContext) -> None:
 # -- staff: /claims and the review buttons ---------------------------------------------
 
 
+DECISIONS: Final = {
+    ReviewAccess.NOT_STAFF: Decision.NOT_STAFF,
+    ReviewAccess.OTHER_COMMUNITY: Decision.OTHER_COMMUNITY,
+    ReviewAccess.POSITION: Decision.POSITION,
+}
+
+
 def access_text(
-    context: BotContext, access: ReviewAccess, community: str | None, named: str
+    context: BotContext, actor: Actor, access: ReviewAccess, community: str | None, named: str
 ) -> str:
+    if access in DECISIONS:
+        return refusal(context, actor, DECISIONS[access], community)
     painter = painter_of(context)
     return context.t(
         ACCESS_TEXT[access],
@@ -372,7 +369,7 @@ async def claims_command(update: Update, context: BotContext) -> None:
     actor = await actor_of(context, user.id)
     access, community = review_community(actor, named, services.places)
     if access is not ReviewAccess.ALLOWED or community is None:
-        await message.reply_text(access_text(context, access, community, named or ""))
+        await reply(message, access_text(context, actor, access, community, named or ""))
         return
     pending = await pending_claims(services.database.uow(read_only=True), community)
     painter = painter_of(context)
@@ -397,9 +394,8 @@ def refused_text(context: BotContext, result: ReviewResult) -> str:
         return context.t("register.claim.not_found")
     if result.access is ReviewAccess.OTHER_COMMUNITY:
         return context.t("register.review.refused_button_other")
-    return context.t(
-        ACCESS_TEXT.get(result.access, ACCESS_TEXT[ReviewAccess.NOT_STAFF]), community="", code=""
-    )
+    # Neither of the two left has placeholders (not staff; not this position).
+    return context.t(REFUSAL_TEXT[DECISIONS.get(result.access, Decision.NOT_STAFF)])
 
 
 async def show_result(

@@ -133,8 +133,7 @@ def person(user_id: int) -> str:
 
 
 def when(painter: Painter, claim: Claim) -> str:
-    community = place_names(painter.places, claim.community_code, None, None).community
-    timezone = community.timezone if community else "Asia/Shanghai"
+    timezone = painter.places.timezone_of(claim.community_code)
     moment = claim.decided_at or claim.created_at
     return format_date(moment, painter.locale, timezone)
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from telegram import InputFile, Message, Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
@@ -44,8 +43,8 @@ from civic.household_codes import (
 )
 from civic.places import Places
 from civic.residents import deep_link, location_code, place_names
-from civic.roles import Actor, Decision, load_actor
 from handlers import flows
+from handlers.permissions import actor_of, refusal, reply
 from handlers.residents import (
     flow_screen,
     joined,
@@ -79,35 +78,12 @@ RETRYABLE: Final = frozenset(
 )
 """After these the ``/code`` flow stays open: the person may type the code again."""
 
-REFUSAL_TEXT: Final[Mapping[Decision, str]] = {
-    Decision.NOT_STAFF: N_("residents.refused.not_staff"),
-    Decision.OTHER_COMMUNITY: N_("residents.refused.other_community"),
-    Decision.POSITION: N_("residents.refused.position"),
-}
 
 HOUSEHOLD_START: Final = filters.Regex(r"^/start(@\w+)?\s+[hH][cC]_")
 """``/start hc_...``: taken here, before the residents' own ``/start``."""
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-async def actor_of(context: BotContext, user_id: int) -> Actor:
-    services = context.services
-    admins = services.settings.config.admins.telegram_ids
-    return await load_actor(services.database.uow(read_only=True), user_id, admins)
-
-
-async def reply(message: Message, text: str) -> None:
-    await message.reply_text(text, parse_mode=ParseMode.HTML)
-
-
-def refusal(context: BotContext, decision: Decision, community_code: str | None) -> str:
-    community = next(
-        (c for c in context.services.places.communities if c.code == community_code), None
-    )
-    name = painter_of(context).place(community) if community is not None else "—"
-    return context.t(REFUSAL_TEXT[decision], community=escape(name))
 
 
 def place_text(context: BotContext, places: Places, place: CodePlace) -> str:
@@ -120,11 +96,6 @@ def place_text(context: BotContext, places: Places, place: CodePlace) -> str:
     return ", ".join(parts)
 
 
-def community_zone(places: Places, community_code: str) -> str:
-    community = next((c for c in places.communities if c.code == community_code), None)
-    return community.timezone if community is not None else "Asia/Shanghai"
-
-
 def bot_username(context: BotContext) -> str:
     return context.bot.username or context.services.settings.config.telegram.bot_username or ""
 
@@ -132,7 +103,7 @@ def bot_username(context: BotContext) -> str:
 def redeem_text(context: BotContext, result: RedeemResult) -> str:
     retry = ""
     if result.retry_at is not None and result.resident is not None:
-        zone = community_zone(context.services.places, result.resident.community_code)
+        zone = context.services.places.timezone_of(result.resident.community_code)
         retry = _time(context, result.retry_at, zone)
     return context.t(REDEEM_TEXT[result.outcome], retry=retry)
 
@@ -291,7 +262,7 @@ async def codes(update: Update, context: BotContext) -> None:
     services = context.services
     actor = await actor_of(context, user.id)
     if not actor.is_staff_or_admin:
-        await reply(message, context.t("residents.refused.not_staff"))
+        await reply(message, context.t("common.refused.not_staff"))
         return
     args = list(context.args or ())
     if len(args) < 2:
@@ -313,7 +284,7 @@ async def codes(update: Update, context: BotContext) -> None:
     )
     if result.outcome is IssueOutcome.REFUSED:
         community = result.place.community_code if result.place is not None else None
-        await reply(message, refusal(context, result.decision, community))
+        await reply(message, refusal(context, actor, result.decision, community))
         return
     if result.outcome is not IssueOutcome.ISSUED or result.place is None:
         await reply(
@@ -328,7 +299,7 @@ async def codes(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    zone = community_zone(services.places, result.place.community_code)
+    zone = services.places.timezone_of(result.place.community_code)
     expires = format_date(result.expires_at or now, context.locale, zone)
     where = place_text(context, services.places, result.place)
     sheet = codes_sheet(context.t, result.codes, where, expires, bot_username(context))
@@ -403,7 +374,7 @@ async def rotate(update: Update, context: BotContext) -> None:
     services = context.services
     actor = await actor_of(context, user.id)
     if not actor.is_staff_or_admin:
-        await reply(message, context.t("residents.refused.not_staff"))
+        await reply(message, context.t("common.refused.not_staff"))
         return
     args = list(context.args or ())
     if len(args) != 1:
@@ -421,7 +392,7 @@ async def rotate(update: Update, context: BotContext) -> None:
         await reply(message, context.t("residents.rotate.unknown", code=escape(args[0])))
         return
     if result.outcome is RotateOutcome.REFUSED:
-        await reply(message, refusal(context, result.decision, result.community_code))
+        await reply(message, refusal(context, actor, result.decision, result.community_code))
         return
     key = services.location_key
     if key is None:  # pragma: no cover - the composition root always derives one
@@ -454,7 +425,7 @@ async def verify(update: Update, context: BotContext) -> None:
     services = context.services
     actor = await actor_of(context, user.id)
     if not actor.is_staff_or_admin:
-        await reply(message, context.t("residents.refused.not_staff"))
+        await reply(message, context.t("common.refused.not_staff"))
         return
     args = list(context.args or ())
     if len(args) != 1 or not args[0].isdigit():
@@ -482,7 +453,7 @@ async def verify(update: Update, context: BotContext) -> None:
         return
     if result.outcome is VerifyOutcome.REFUSED:
         community = result.resident.community_code if result.resident else None
-        await reply(message, refusal(context, result.decision, community))
+        await reply(message, refusal(context, actor, result.decision, community))
         return
     if result.outcome is VerifyOutcome.ALREADY:
         await reply(message, context.t("residents.verify.already", user=target))

@@ -363,8 +363,7 @@ def relocated_screen(painter: Painter, previous: Resident | None, resident: Resi
 
 def profile_text(painter: Painter, resident: Resident, *, heading: bool = True) -> str:
     t = painter.t
-    community = place_names(painter.places, resident.community_code, None, None).community
-    timezone = community.timezone if community else "Asia/Shanghai"
+    timezone = painter.places.timezone_of(resident.community_code)
     lines = [bold(t("residents.profile.title"))] if heading else []
     lines += [
         painter.address_lines(

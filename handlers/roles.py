@@ -33,13 +33,12 @@ from collections.abc import Sequence
 from typing import Final
 
 from telegram import BotCommand, BotCommandScopeChat, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext, Services, services_of
-from bot.i18n import N_, Locale, resolve_locale
-from civic.roles import Actor, Decision, Role, ScopeKind, home_community, load_actor
+from bot.i18n import Locale, resolve_locale
+from civic.roles import Actor, home_community, load_actor
 from civic.roles_admin import (
     AuditPage,
     Problem,
@@ -59,16 +58,11 @@ from civic.roles_admin import (
 )
 from handlers.buttons import on_button
 from handlers.menus import Audience, commands_for
+from handlers.permissions import actor_of, admin_ids, refusal, reply
 from handlers.residents_views import SET_LANGUAGE
 from handlers.roles_views import USAGE, RolesPainter, compose_notice
 
 log = logging.getLogger(__name__)
-
-REFUSAL_TEXT: Final = {
-    Decision.NOT_STAFF: N_("roles.refused.not_staff"),
-    Decision.OTHER_COMMUNITY: N_("roles.refused.other_community"),
-    Decision.POSITION: N_("roles.refused.position"),
-}
 
 MENU_LANGUAGES: Final[tuple[tuple[str | None, Locale], ...]] = ((None, "zh_CN"), ("en", "en"))
 """Telegram's ``language_code`` of each default menu and the catalog it is written from;
@@ -76,15 +70,6 @@ the menu without a language code (Chinese) is what every other language sees."""
 
 
 # -- who is asking --------------------------------------------------------------------------
-
-
-def admin_ids(services: Services) -> list[int]:
-    return list(services.settings.config.admins.telegram_ids)
-
-
-async def actor_of(context: BotContext, user_id: int) -> Actor:
-    services = context.services
-    return await load_actor(services.database.uow(read_only=True), user_id, admin_ids(services))
 
 
 def audiences(actor: Actor, *, registered: bool) -> frozenset[Audience]:
@@ -110,29 +95,6 @@ def painter(context: BotContext) -> RolesPainter:
     return RolesPainter(context.t, context.services.places)
 
 
-async def reply(message: Message, text: str) -> None:
-    await message.reply_text(text, parse_mode=ParseMode.HTML)
-
-
-def refusal(context: BotContext, actor: Actor, decision: Decision, community: str | None) -> str:
-    """Why not, in words: staff only; another community's matter; not this position."""
-    paint = painter(context)
-    yours: list[str] = sorted(actor.staff_communities())
-    townships = {
-        g.scope.code
-        for g in actor.grants
-        if g.role is Role.ADMIN and g.scope.kind is ScopeKind.TOWNSHIP
-    }
-    yours += [c.code for c in context.services.places.communities if c.township_code in townships]
-    if not yours:
-        yours = sorted({g.community_code for g in actor.grants if g.community_code is not None})
-    return context.t(
-        REFUSAL_TEXT[decision],
-        yours=paint.where(yours) if yours else "—",
-        community=paint.community(community) if community else "—",
-    )
-
-
 def usage(context: BotContext, command: str) -> str:
     return context.t(USAGE[command])
 
@@ -141,7 +103,7 @@ async def staff_only(message: Message, context: BotContext, actor: Actor) -> boo
     """Refuse residents before reading their arguments: the command is not for them."""
     if actor.is_staff_or_admin:
         return False
-    await reply(message, context.t("roles.refused.not_staff"))
+    await reply(message, context.t("common.refused.not_staff"))
     return True
 
 

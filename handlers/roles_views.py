@@ -83,8 +83,6 @@ USAGE: Final = {
     "untag": N_("roles.untag.usage"),
 }
 
-DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
-
 Escape = Callable[[str], str]
 
 
@@ -284,13 +282,7 @@ class RolesPainter:
 
     def audit_line(self, entry: AuditEntry) -> str:
         """``time · actor · action · target · details`` in the community's time zone."""
-        timezone = DEFAULT_TIMEZONE
-        if entry.community_code is not None:
-            community = next(
-                (c for c in self.places.communities if c.code == entry.community_code), None
-            )
-            if community is not None:
-                timezone = community.timezone
+        timezone = self.places.timezone_of(entry.community_code)
         actor = self.t("roles.audit.operator") if entry.actor_id is None else str(entry.actor_id)
         action = ACTION_NAME.get(entry.action)
         target = "—" if entry.target_user_id is None else str(entry.target_user_id)

@@ -14,6 +14,11 @@ from tgemu.client import EmulatorClient, EmulatorUser
 pytestmark = pytest.mark.e2e
 
 
+NOT_STAFF = (
+    "Sorry, this is for community staff. If you are staff, ask an admin to grant you the role."
+)
+
+
 async def registered_resident(emulator: EmulatorClient, name: str) -> EmulatorUser:
     """A resident of Hedong Garden (HD), registered in English."""
     person = await emulator.create_user(first_name=name, language_code="en")
@@ -100,7 +105,7 @@ async def test_a_resident_is_refused_staff_commands_and_nothing_changes(
     mei = await registered_resident(emulator, "Mei")
     for command in (f"/grant {mei.id} staff HD secretary", "/staff", "/audit", "/grant"):
         refused = await say(mei, command)
-        assert refused.text == "Sorry, this command is for community staff.", command
+        assert refused.text == NOT_STAFF, command
     assert await chat_menu(emulator, mei.id) is None
     listing = (await say(county_admin, "/staff HD")).text or ""
     assert str(mei.id) not in listing
@@ -116,8 +121,9 @@ async def test_staff_of_one_community_are_refused_in_another_and_cannot_grant(
 
     for command in (f"/tag {other.id} expert CB", "/staff CB", "/audit CB"):
         refused = await say(zhou, command)
-        assert (
-            refused.text == "Sorry, you are staff of Hedong Community, not of Chengbei Community."
+        assert refused.text == (
+            "Sorry, this belongs to Chengbei Community, and you are staff of Hedong Community: "
+            "ask the staff of Chengbei Community."
         ), command
     refused = await say(zhou, f"/grant {other.id} staff HD clerk")
     assert "Roles are granted by admins" in (refused.text or "")

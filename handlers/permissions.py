@@ -1,0 +1,75 @@
+"""Who is acting, and why they may not: the one permission check of every staff command.
+
+Staff commands and review buttons all do the same three things: load the
+person's live grants (with the county admins ``[admins]`` lists), ask
+:func:`civic.roles.decide`, and explain a refusal in words that say what to do
+instead. Doing it here keeps the refusals identical across capabilities (quality
+bar S1 tests them as one matrix) and the rules in :mod:`civic.roles`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from telegram import Message
+from telegram.constants import ParseMode
+
+from bot.context import BotContext, Services
+from bot.html import escape
+from bot.i18n import N_
+from civic.roles import Actor, Decision, Role, ScopeKind, load_actor
+
+REFUSAL_TEXT: Final = {
+    Decision.NOT_STAFF: N_("common.refused.not_staff"),
+    Decision.OTHER_COMMUNITY: N_("common.refused.other_community"),
+    Decision.POSITION: N_("common.refused.position"),
+}
+
+
+def admin_ids(services: Services) -> frozenset[int]:
+    """The county admins ``config.toml`` names (``[admins] telegram_ids``)."""
+    return frozenset(services.settings.config.admins.telegram_ids)
+
+
+async def actor_of(context: BotContext, user_id: int) -> Actor:
+    """The person's live grants, read now: a revoked role stops working at once."""
+    services = context.services
+    return await load_actor(services.database.uow(read_only=True), user_id, admin_ids(services))
+
+
+def community_name(context: BotContext, code: str | None) -> str:
+    """A community's name in the reader's language, escaped for HTML; "—" if none."""
+    community = next((c for c in context.services.places.communities if c.code == code), None)
+    if community is None:
+        return "—"
+    return escape(community.name_en if context.locale == "en" else community.name)
+
+
+def communities_of(context: BotContext, actor: Actor) -> list[str]:
+    """The communities an actor works in: as staff or grid worker, or through a township."""
+    places = context.services.places
+    townships = {
+        g.scope.code
+        for g in actor.grants
+        if g.role is Role.ADMIN and g.scope.kind is ScopeKind.TOWNSHIP
+    }
+    codes = {g.community_code for g in actor.grants if g.community_code is not None}
+    codes |= {c.code for c in places.communities if c.township_code in townships}
+    return [c.code for c in places.communities if c.code in codes]
+
+
+def refusal(context: BotContext, actor: Actor, decision: Decision, community: str | None) -> str:
+    """Why not, in words: staff only; another community's matter (naming the person's
+    own, so they know whom to ask); not this position."""
+    yours = [community_name(context, code) for code in communities_of(context, actor)]
+    separator = ", " if context.locale == "en" else "、"
+    return context.t(
+        REFUSAL_TEXT[decision],
+        yours=separator.join(yours) or "—",
+        community=community_name(context, community),
+    )
+
+
+async def reply(message: Message, text: str) -> None:
+    """Answer a command in HTML (texts escape what people typed)."""
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
