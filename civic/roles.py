@@ -311,11 +311,30 @@ def decide(actor: Actor, action: Action, community_code: str | None, places: Pla
     staff_here = community_code is not None and community_code in actor.staff_communities()
     if staff_here:
         return Decision.POSITION
-    if able or actor.is_admin:
+    # Elsewhere, the answer is the community, not the position: whether a clerk of
+    # HD may tag is a question for HD only; in CB they are simply not staff.
+    if able or actor.is_admin or (community_code is not None and actor.staff_communities()):
         return Decision.OTHER_COMMUNITY
     if actor.holds(Role.STAFF):
         return Decision.POSITION
     return Decision.NOT_STAFF
+
+
+def may_take_somewhere(actor: Actor, action: Action) -> bool:
+    """Whether :func:`decide` allows ``action`` to ``actor`` in at least one community.
+
+    Read from :data:`ALLOWED`, so a person's command menu (``handlers.menus``)
+    offers exactly the commands some community would let them use: any admin;
+    staff whose position the rule lists; grid workers where the rule admits them.
+    Liaisons take no action here yet.
+    """
+    rule = ALLOWED[action]
+    return any(
+        g.role is Role.ADMIN
+        or (g.role is Role.STAFF and g.position in rule.staff_positions)
+        or (g.role is Role.GRID_WORKER and rule.grid_workers)
+        for g in actor.grants
+    )
 
 
 def home_community(actor: Actor) -> str | None:
