@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Final
 
 from bot.i18n import N_
+from civic.roles import Action
 
 
 class Audience(StrEnum):
@@ -26,9 +27,9 @@ class Audience(StrEnum):
     RESIDENT = "resident"
     """Registered residents (owners are residents too)."""
     STAFF = "staff"
-    """Community staff and grid workers (and admins, who may do what staff do)."""
+    """Staff commands: shown to whoever may take the command's action somewhere."""
     ADMIN = "admin"
-    """County and township admins."""
+    """Admin commands: shown to whoever may take the command's action somewhere."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class MenuCommand:
     description: str
     """The catalog id of its menu line (at most 256 characters in every language)."""
     audience: Audience
+    action: Action | None = None
+    """For staff and admin commands: the :class:`civic.roles.Action` it takes. The
+    command is in a person's menu when :func:`civic.roles.may_take_somewhere` allows
+    it, so a grid worker is not offered ``/staff`` only to be refused."""
 
 
 COMMANDS: Final[tuple[MenuCommand, ...]] = (
@@ -50,20 +55,36 @@ COMMANDS: Final[tuple[MenuCommand, ...]] = (
     MenuCommand("lang", N_("residents.menu.lang"), Audience.EVERYONE),
     MenuCommand("cancel", N_("residents.menu.cancel"), Audience.EVERYONE),
     MenuCommand("help", N_("residents.menu.help"), Audience.EVERYONE),
-    MenuCommand("claims", N_("register.menu.claims"), Audience.STAFF),
-    MenuCommand("verify", N_("residents.menu.verify"), Audience.STAFF),
-    MenuCommand("codes", N_("residents.menu.codes"), Audience.STAFF),
-    MenuCommand("rotate", N_("residents.menu.rotate"), Audience.STAFF),
-    MenuCommand("staff", N_("roles.menu.staff"), Audience.STAFF),
-    MenuCommand("tag", N_("roles.menu.tag"), Audience.STAFF),
-    MenuCommand("untag", N_("roles.menu.untag"), Audience.STAFF),
-    MenuCommand("audit", N_("roles.menu.audit"), Audience.STAFF),
-    MenuCommand("grant", N_("roles.menu.grant"), Audience.ADMIN),
-    MenuCommand("revoke", N_("roles.menu.revoke"), Audience.ADMIN),
+    MenuCommand("claims", N_("register.menu.claims"), Audience.STAFF, Action.REVIEW_CLAIMS),
+    MenuCommand("verify", N_("residents.menu.verify"), Audience.STAFF, Action.VERIFY_RESIDENTS),
+    MenuCommand("codes", N_("residents.menu.codes"), Audience.STAFF, Action.ISSUE_HOUSEHOLD_CODES),
+    MenuCommand(
+        "rotate", N_("residents.menu.rotate"), Audience.STAFF, Action.ROTATE_BUILDING_CODES
+    ),
+    MenuCommand("staff", N_("roles.menu.staff"), Audience.STAFF, Action.LIST_STAFF),
+    MenuCommand("tag", N_("roles.menu.tag"), Audience.STAFF, Action.TAG_RESIDENTS),
+    MenuCommand("untag", N_("roles.menu.untag"), Audience.STAFF, Action.TAG_RESIDENTS),
+    MenuCommand("audit", N_("roles.menu.audit"), Audience.STAFF, Action.READ_AUDIT),
+    MenuCommand("grant", N_("roles.menu.grant"), Audience.ADMIN, Action.GRANT_ROLES),
+    MenuCommand("revoke", N_("roles.menu.revoke"), Audience.ADMIN, Action.GRANT_ROLES),
 )
 """In menu order: a resident's everyday commands first, then staff's, then admins'."""
 
 
-def commands_for(audiences: Collection[Audience]) -> tuple[MenuCommand, ...]:
-    """The commands of a person who belongs to ``audiences`` (``EVERYONE`` always)."""
-    return tuple(c for c in COMMANDS if c.audience is Audience.EVERYONE or c.audience in audiences)
+def commands_for(
+    audiences: Collection[Audience], actions: Collection[Action] = ()
+) -> tuple[MenuCommand, ...]:
+    """The commands of a person who belongs to ``audiences`` (``EVERYONE`` always) and
+    may take ``actions`` somewhere (see :func:`civic.roles.may_take_somewhere`).
+
+    A command with an action is shown by the action alone; the others by audience.
+    """
+    return tuple(
+        c
+        for c in COMMANDS
+        if (
+            c.action in actions
+            if c.action is not None
+            else c.audience is Audience.EVERYONE or c.audience in audiences
+        )
+    )

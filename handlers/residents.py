@@ -58,6 +58,7 @@ from civic.residents import (
     start_onboarding,
     start_relocation,
 )
+from civic.roles import Action
 from handlers import flows, roles
 from handlers.buttons import acknowledge, on_button, pressed
 from handlers.register_claims_views import owner_lines
@@ -558,10 +559,11 @@ async def help_command(update: Update, context: BotContext) -> None:
         return
     hint = context.services.profiles.get(user.id) if user is not None else None
     registered = hint is not None and hint.registered
-    audiences = None
+    audiences, actions = None, frozenset[Action]()
     if user is not None:
-        audiences = await roles.audiences_of(context, user.id, registered=registered)
-    await message.reply_text(help_text(context.t, registered=registered, audiences=audiences))
+        audiences, actions = await roles.audiences_of(context, user.id, registered=registered)
+    text = help_text(context.t, registered=registered, audiences=audiences, actions=actions)
+    await message.reply_text(text)
 
 
 async def private_only(update: Update, context: BotContext) -> None:

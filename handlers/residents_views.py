@@ -39,6 +39,7 @@ from civic.residents import (
     previous_step,
     relocated,
 )
+from civic.roles import Action
 from handlers.menus import Audience
 from handlers.roles_views import help_sections
 
@@ -423,7 +424,11 @@ def language_screen(painter: Painter, catalogs: Catalogs, origin: str) -> Screen
 
 
 def help_text(
-    t: Translator, *, registered: bool, audiences: Collection[Audience] | None = None
+    t: Translator,
+    *,
+    registered: bool,
+    audiences: Collection[Audience] | None = None,
+    actions: Collection[Action] = (),
 ) -> str:
     """What this person can do, from the one table of commands (:mod:`handlers.menus`).
 
@@ -433,4 +438,4 @@ def help_text(
     found = set(audiences or ()) | {Audience.EVERYONE}
     if registered:
         found.add(Audience.RESIDENT)
-    return "\n\n".join([t("common.help"), *help_sections(t, found)])
+    return "\n\n".join([t("common.help"), *help_sections(t, found, actions)])

@@ -38,7 +38,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext, Services, services_of
 from bot.i18n import Locale, resolve_locale
-from civic.roles import Actor, home_community, load_actor
+from civic.roles import Action, Actor, home_community, load_actor, may_take_somewhere
 from civic.roles_admin import (
     AuditPage,
     Problem,
@@ -84,11 +84,17 @@ def audiences(actor: Actor, *, registered: bool) -> frozenset[Audience]:
     return frozenset(found)
 
 
+def actions(actor: Actor) -> frozenset[Action]:
+    """The staff and admin actions some community would allow this person (their menu)."""
+    return frozenset(a for a in Action if may_take_somewhere(actor, a))
+
+
 async def audiences_of(
     context: BotContext, user_id: int, *, registered: bool
-) -> frozenset[Audience]:
+) -> tuple[frozenset[Audience], frozenset[Action]]:
     """For ``/help``: one read of the person's grants."""
-    return audiences(await actor_of(context, user_id), registered=registered)
+    actor = await actor_of(context, user_id)
+    return audiences(actor, registered=registered), actions(actor)
 
 
 def painter(context: BotContext) -> RolesPainter:
@@ -293,9 +299,14 @@ async def community_argument(message: Message, context: BotContext) -> str | Pro
 # -- command menus ----------------------------------------------------------------------------
 
 
-def menu(services: Services, locale: Locale, audience: frozenset[Audience]) -> list[BotCommand]:
+def menu(
+    services: Services,
+    locale: Locale,
+    audience: frozenset[Audience],
+    allowed: frozenset[Action] = frozenset(),
+) -> list[BotCommand]:
     t = services.catalogs.for_locale(locale)
-    return [BotCommand(c.name, t(c.description)) for c in commands_for(audience)]
+    return [BotCommand(c.name, t(c.description)) for c in commands_for(audience, allowed)]
 
 
 async def set_chat_menu(application: Application, user_id: int) -> None:  # type: ignore[type-arg]
@@ -318,11 +329,12 @@ async def set_chat_menu(application: Application, user_id: int) -> None:  # type
 async def apply_chat_menu(application: Application, actor: Actor, language: str | None) -> None:  # type: ignore[type-arg]
     services = services_of(application)
     scope = BotCommandScopeChat(actor.user_id)
-    if not actor.is_staff_or_admin:
+    allowed = actions(actor)
+    if not allowed:  # a resident, an owner, a liaison (no staff command yet): the default
         await application.bot.delete_my_commands(scope=scope)
         return
     locale = resolve_locale(language, None)
-    commands = menu(services, locale, audiences(actor, registered=True))
+    commands = menu(services, locale, audiences(actor, registered=True), allowed)
     await application.bot.set_my_commands(commands, scope=scope)
 
 

@@ -16,7 +16,7 @@ from bot.i18n import N_, Catalogs, Translator, format_datetime, resolve_locale
 from civic import audit
 from civic.audit import AuditEntry
 from civic.places import Places
-from civic.roles import Grant, Position, Role, Scope, ScopeKind, Tag
+from civic.roles import Action, Grant, Position, Role, Scope, ScopeKind, Tag
 from civic.roles_admin import NoticeKind, Problem, RoleNotice, RoleOutcome, StaffList
 from handlers.menus import Audience, MenuCommand, commands_for
 
@@ -341,7 +341,9 @@ def compose_notice(
 # -- /help ---------------------------------------------------------------------------------
 
 
-def help_sections(t: Translator, audiences: Collection[Audience]) -> list[str]:
+def help_sections(
+    t: Translator, audiences: Collection[Audience], actions: Collection[Action] = ()
+) -> list[str]:
     """The commands of the person's audiences, from :data:`handlers.menus.COMMANDS`.
 
     Registered residents do not need ``/start`` again; newcomers see only what
@@ -354,7 +356,7 @@ def help_sections(t: Translator, audiences: Collection[Audience]) -> list[str]:
 
     mine = [
         c
-        for c in commands_for(audiences)
+        for c in commands_for(audiences, actions)
         if c.audience in (Audience.EVERYONE, Audience.RESIDENT)
         and not (registered and c.name == "start")
     ]
@@ -364,7 +366,7 @@ def help_sections(t: Translator, audiences: Collection[Audience]) -> list[str]:
         (Audience.STAFF, N_("roles.help.staff")),
         (Audience.ADMIN, N_("roles.help.admin")),
     ):
-        if audience in audiences:
-            extra = [c for c in commands_for(audiences) if c.audience is audience]
+        extra = [c for c in commands_for(audiences, actions) if c.audience is audience]
+        if extra:
             sections.append(f"{t(heading)}\n{lines(extra)}")
     return sections

@@ -246,3 +246,46 @@ def test_who_reads_which_audit_entries() -> None:
     assert audit_scope(ACTORS["staff clerk"], OTHER, PLACES)[0] is Decision.OTHER_COMMUNITY
     assert audit_scope(ACTORS["staff clerk"], None, PLACES)[0] is Decision.POSITION
     assert audit_scope(ACTORS["resident"], None, PLACES)[0] is Decision.NOT_STAFF
+
+
+# -- menus: the commands a person may use somewhere, read from ALLOWED ---------------------
+
+
+def menu_of(name: str) -> set[str]:
+    from handlers.menus import Audience, commands_for
+    from handlers.roles import actions, audiences
+
+    actor = ACTORS[name]
+    return {c.name for c in commands_for(audiences(actor, registered=True), actions(actor))}
+
+
+def test_a_grid_workers_menu_has_only_what_grid_workers_may_do() -> None:
+    menu = menu_of("grid worker")
+    assert {"verify", "rotate", "me", "help"} <= menu
+    assert not menu & {"staff", "audit", "claims", "codes", "tag", "untag", "grant", "revoke"}
+
+
+def test_a_liaisons_menu_has_no_staff_command_yet() -> None:
+    assert menu_of("liaison") == menu_of("resident")
+
+
+def test_a_clerks_menu_leaves_out_tags_and_the_audit_log() -> None:
+    menu = menu_of("staff clerk")
+    assert {"claims", "codes", "verify", "rotate", "staff"} <= menu
+    assert not menu & {"tag", "untag", "audit", "grant", "revoke"}
+    assert {"tag", "audit"} <= menu_of("staff secretary")
+    assert {"grant", "revoke", "audit", "tag"} <= menu_of("township admin")
+
+
+@pytest.mark.parametrize("name", list(ACTORS))
+def test_every_staff_command_in_a_menu_is_allowed_somewhere(name: str) -> None:
+    from handlers.menus import COMMANDS
+
+    actor = ACTORS[name]
+    for command in COMMANDS:
+        if command.action is None or command.name not in menu_of(name):
+            continue
+        assert any(decide(actor, command.action, c, PLACES).allowed for c in (OWN, OTHER)), (
+            name,
+            command.name,
+        )
