@@ -79,6 +79,10 @@ class RoleOutcome(StrEnum):
     """The grant or tag is held already: nothing was written (a redelivery, or twice)."""
     NOT_HELD = "not_held"
     """Revoking or untagging something the person does not hold."""
+    NOT_RESIDENT = "not_resident"
+    """Tagging someone who is not a registered resident of that community; the same
+    answer whether they never registered or live elsewhere (it must not tell staff
+    where an arbitrary user id is registered)."""
     REFUSED = "refused"
     """The actor may not: see the :class:`Decision`."""
     NO_COMMUNITY = "no_community"
@@ -466,7 +470,13 @@ async def tag_resident(
     *,
     update_id: int | None = None,
 ) -> RoleResult:
-    """Give a resident a tag in a community (leaders of the community, or admins)."""
+    """Give a resident a tag in a community (leaders of the community, or admins).
+
+    Tags are a community's own marks on its residents (spec 01), so the person
+    must be a registered resident of ``community_code``: anyone else is
+    :attr:`RoleOutcome.NOT_RESIDENT`, checked after the permission so a refusal
+    for another community reveals nothing about the person either.
+    """
     return await _change_tag(
         uow, actor, user_id, tag, community_code, places, now, compose, True, update_id
     )
@@ -510,6 +520,9 @@ async def _change_tag(
     by = None if actor is None else actor.user_id
     async with uow:
         if add:
+            resident = await uow.residents.get(user_id)
+            if resident is None or resident.community_code != community_code:
+                return RoleResult(RoleOutcome.NOT_RESIDENT, community_code=community_code)
             changed = await uow.roles.add_tag(user_id, tag, community_code, by, now)
         else:
             changed = await uow.roles.remove_tag(user_id, tag, community_code)
@@ -549,7 +562,11 @@ class StaffList:
     owners: int = 0
     tags: tuple[tuple[int, Tag], ...] = ()
     registered: frozenset[int] = frozenset()
-    """Which of the people listed are registered residents."""
+    """Which role holders are registered (have started the bot, so hear their notices).
+
+    Only role holders: admins chose those ids. Tagged people are not marked —
+    tagging needs a resident of the community anyway — so ``/staff`` never tells
+    a leader whether some arbitrary id is registered."""
 
 
 async def list_staff(
@@ -567,7 +584,7 @@ async def list_staff(
     async with uow:
         grants = await uow.roles.in_community(community)
         tags = await uow.roles.tagged(community)
-        people = {g.user_id for g in grants if g.role is not Role.OWNER} | {u for u, _ in tags}
+        people = {g.user_id for g in grants if g.role is not Role.OWNER}
         registered = {u for u in sorted(people) if await uow.residents.language_of(u) is not None}
     return StaffList(
         RoleOutcome.DONE,

@@ -229,6 +229,7 @@ class RolesPainter:
             (True, RoleOutcome.ALREADY): N_("roles.tag.already"),
             (False, RoleOutcome.DONE): N_("roles.untag.done"),
             (False, RoleOutcome.NOT_HELD): N_("roles.untag.not_held"),
+            (True, RoleOutcome.NOT_RESIDENT): N_("roles.tag.not_resident"),
         }
         return self.t(
             ids[(adding, outcome)],
@@ -272,10 +273,7 @@ class RolesPainter:
         lines.append(self.t("roles.staff.owners", count=listing.owners))
         if listing.tags:
             lines.append(self.t("roles.staff.tags"))
-            lines.extend(
-                f"• {self.person(user_id, listing.registered)} — {self.tag(tag)}"
-                for user_id, tag in listing.tags
-            )
+            lines.extend(f"• {user_id} — {self.tag(tag)}" for user_id, tag in listing.tags)
         else:
             lines.append(self.t("roles.staff.no_tags"))
         return "\n".join(lines)

@@ -235,7 +235,31 @@ async def test_revoking_hands_open_work_to_the_secretary_through_the_registry(
         assert await uow.roles.of_user(WANG) == []
 
 
+async def add_residents(database: Database, *people: tuple[int, str]) -> None:
+    """Registered residents ``(user_id, community)``, in Chinese."""
+    async with database.uow() as uow:
+        await uow.places.sync(PLACES, NOW)
+        for user_id, community in people:
+            compound = next(c.code for c in PLACES.compounds if c.community_code == community)
+            await uow.residents.add(
+                Resident(
+                    user_id,
+                    "zh_CN",
+                    community,
+                    compound,
+                    None,
+                    None,
+                    VerificationLevel.UNVERIFIED,
+                    NOW,
+                    NOW,
+                    NOW,
+                )
+            )
+        await uow.commit()
+
+
 async def test_tags_by_leaders_of_the_community_only(database: Database) -> None:
+    await add_residents(database, (WANG, "HD"))
     secretary = Actor(LI, (staff_grant(LI, "HD", Position.SECRETARY),))
     clerk = Actor(ZHAO, (staff_grant(ZHAO, "HD", Position.CLERK),))
     tagged = await tag_resident(
@@ -278,3 +302,23 @@ async def test_menu_holders_are_role_holders_and_config_admins(database: Databas
     holders = await menu_holders(database.uow(read_only=True), [77])
     assert [(a.user_id, a.is_admin) for a in holders] == [(77, True), (LI, False)]
     assert NoticeKind.GRANTED.value == "granted"
+
+
+async def test_only_residents_of_the_community_are_tagged_and_nobody_learns_where_others_live(
+    database: Database,
+) -> None:
+    """Someone registered in CB and someone never registered get the same answer in HD."""
+    elsewhere, stranger = 104, 105
+    await add_residents(database, (elsewhere, "CB"))
+    secretary = Actor(LI, (staff_grant(LI, "HD", Position.SECRETARY),))
+    results = [
+        await tag_resident(database.uow(), secretary, user, Tag.EXPERT, "HD", PLACES, NOW, compose)
+        for user in (elsewhere, stranger)
+    ]
+    assert results[0] == results[1]
+    assert results[0].outcome is RoleOutcome.NOT_RESIDENT
+    async with database.uow(read_only=True) as uow:
+        assert await uow.roles.tagged("HD") == []
+        assert await uow.audit.recent(None, 10) == []
+    listing = await list_staff(database.uow(read_only=True), secretary, None, PLACES)
+    assert listing.registered == frozenset()
