@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from civic.handover import HANDOVERS, HandoverRegistry
 from civic.ports import UnitOfWork
+from civic.roles import Grant
+from civic.roles_admin import resign_roles
 
 EXPORT_FORMAT = "xieshang.mydata/1"
 
@@ -31,8 +34,22 @@ async def export_own_data(uow: UnitOfWork, user_id: int, now: datetime) -> bytes
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-async def erase_own_data(uow: UnitOfWork, user_id: int) -> None:
-    """Erase the person's data; idempotent (erasing twice erases nothing more)."""
+async def erase_own_data(
+    uow: UnitOfWork,
+    user_id: int,
+    now: datetime,
+    *,
+    handovers: HandoverRegistry = HANDOVERS,
+) -> tuple[Grant, ...]:
+    """Erase the person's data; idempotent (erasing twice erases nothing more).
+
+    Staff, grid workers, liaisons and admins leave office first, exactly as if
+    an admin had revoked them (:func:`civic.roles_admin.resign_roles`: audited,
+    open work handed to the secretary), in the same transaction as the erasure.
+    Returns the roles that ended, so the caller can reset the person's menu.
+    """
     async with uow:
+        ended = await resign_roles(uow, user_id, now, handovers=handovers)
         await uow.personal_data.erase(user_id)
         await uow.commit()
+    return ended

@@ -411,48 +411,106 @@ async def revoke_role(
         return RoleResult(RoleOutcome.REFUSED, decision, community_code=probe.community_code)
     async with uow:
         held = await _live_grant(uow, request)
-        if held is None or not await uow.roles.revoke(held, by, now):
+        if held is None:
             return RoleResult(RoleOutcome.NOT_HELD, grant=probe)
-        community = held.community_code
-        entry_id = await uow.audit.record(
-            AuditEntry(
-                at=now,
-                actor_id=by,
-                action=audit.ROLES_REVOKE,
-                community_code=community,
-                target_user_id=held.user_id,
-                details=_grant_details(held),
-                update_id=update_id,
-            )
-        )
-        counts: Mapping[str, int] = {}
-        secretary: int | None = None
-        if community is not None:
-            secretary = secretary_of(await uow.roles.in_community(community), community)
-            counts = await handovers.hand_over(uow, held.user_id, community, secretary, now)
-            await uow.audit.record(
-                AuditEntry(
-                    at=now,
-                    actor_id=by,
-                    action=audit.ROLES_HANDOVER,
-                    community_code=community,
-                    target_user_id=held.user_id,
-                    details={"secretary": secretary, "counts": dict(counts)},
-                    update_id=update_id,
-                )
-            )
+        ended = await _end_grant(uow, held, by, now, handovers, update_id=update_id)
+        if ended is None:
+            return RoleResult(RoleOutcome.NOT_HELD, grant=probe)
+        result, entry_id = ended
         notice = RoleNotice(
-            NoticeKind.REVOKED, held.role, held.position, held.scope, None, community
+            NoticeKind.REVOKED, held.role, held.position, held.scope, None, held.community_code
         )
         await _notify(uow, held.user_id, notice, compose, entry_id, now)
         await uow.commit()
-    return RoleResult(
+    return result
+
+
+async def _end_grant(
+    uow: UnitOfWork,
+    held: Grant,
+    by: int | None,
+    now: datetime,
+    handovers: HandoverRegistry,
+    *,
+    update_id: int | None = None,
+    cause: str | None = None,
+) -> tuple[RoleResult, int] | None:
+    """Revoke ``held`` inside the caller's unit of work: audit, then hand open work over.
+
+    ``None`` when it was no longer live (revoked by someone else meanwhile).
+    Returns the result and the id of the ``roles.revoke`` entry (which keys the
+    notice). ``cause`` goes into the entry's details (:data:`ERASED_OWN_DATA`).
+    """
+    if not await uow.roles.revoke(held, by, now):
+        return None
+    community = held.community_code
+    details = _grant_details(held)
+    if cause is not None:
+        details["cause"] = cause
+    entry_id = await uow.audit.record(
+        AuditEntry(
+            at=now,
+            actor_id=by,
+            action=audit.ROLES_REVOKE,
+            community_code=community,
+            target_user_id=held.user_id,
+            details=details,
+            update_id=update_id,
+        )
+    )
+    counts: Mapping[str, int] = {}
+    secretary: int | None = None
+    if community is not None:
+        secretary = secretary_of(await uow.roles.in_community(community), community)
+        counts = await handovers.hand_over(uow, held.user_id, community, secretary, now)
+        await uow.audit.record(
+            AuditEntry(
+                at=now,
+                actor_id=by,
+                action=audit.ROLES_HANDOVER,
+                community_code=community,
+                target_user_id=held.user_id,
+                details={"secretary": secretary, "counts": dict(counts)},
+                update_id=update_id,
+            )
+        )
+    result = RoleResult(
         RoleOutcome.DONE,
         grant=held,
         handed_over=counts,
         secretary=secretary,
         community_code=community,
     )
+    return result, entry_id
+
+
+ERASED_OWN_DATA: Final = "erased_own_data"
+"""The ``cause`` of a ``roles.revoke`` entry written when the person erased their data."""
+
+
+async def resign_roles(
+    uow: UnitOfWork,
+    user_id: int,
+    now: datetime,
+    *,
+    handovers: HandoverRegistry = HANDOVERS,
+) -> tuple[Grant, ...]:
+    """End every live role but ownership of a person erasing their data (``/deleteme``).
+
+    The same as an admin's revoke — audited (``roles.revoke``, the person as
+    actor, ``cause`` :data:`ERASED_OWN_DATA`), open work handed to the
+    community's secretary — so leaving by erasure never strands work or ends an
+    office silently. Owner grants are not offices: the erasure deletes them.
+    Runs inside the caller's unit of work and does not commit, so the roles end
+    together with the erasure. No notice: the person's messages are being erased.
+    """
+    ended: list[Grant] = []
+    for held in await uow.roles.of_user(user_id):
+        if held.role is Role.OWNER:
+            continue
+        if await _end_grant(uow, held, user_id, now, handovers, cause=ERASED_OWN_DATA):
+            ended.append(held)
+    return tuple(ended)
 
 
 # -- tags ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from civic.personal_data import erase_own_data, export_own_data
 from handlers.buttons import acknowledge, on_button
 from handlers.residents import edit, painter_of, send
 from handlers.residents_views import ERASE_DATA, KEEP_DATA, Screen, erase_question_screen
+from handlers.roles import set_chat_menu
 
 
 async def mydata(update: Update, context: BotContext) -> None:
@@ -45,8 +46,11 @@ async def erase_pressed(update: Update, context: BotContext) -> None:
         return
     services = context.services
     done = Screen(context.t("residents.deleteme.done"))  # in their language, before erasing
-    await erase_own_data(services.database.uow(), user.id)
+    ended = await erase_own_data(services.database.uow(), user.id, services.clock.now())
     services.profiles.forget(user.id)
+    if ended:  # they left office: their staff menu goes, the secretary may have work
+        services.sender.wake()
+        await set_chat_menu(context.application, user.id)
     await acknowledge(query)
     await edit(context, query.message.chat.id, query.message.message_id, done)
 

@@ -172,12 +172,15 @@ async def export_roles(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     }
 
 
-async def erase_roles(conn: AsyncConnection, user_id: int, now: datetime) -> dict[str, int]:
-    """Tags and owner grants go; other grants are revoked but kept; the log forgets the person.
+async def erase_roles(conn: AsyncConnection, user_id: int) -> dict[str, int]:
+    """Tags and owner grants go; the log forgets the person as target.
 
-    A revoked staff or admin grant stays as the record of who held office (the
-    community's, not the person's, history); audit entries about the person
-    lose the person, entries of what they did as staff keep them as actor.
+    Other grants are not touched here: the erase use case
+    (:func:`civic.personal_data.erase_own_data`) has already revoked them like
+    an admin's revoke — audited, open work handed to the secretary — and the
+    revoked rows stay as the record of who held office (the community's, not
+    the person's, history). Audit entries about the person lose the person;
+    entries of what they did as staff keep them as actor.
     """
     tags = await conn.execute(delete(resident_tags).where(resident_tags.c.user_id == user_id))
     owners = await conn.execute(
@@ -185,18 +188,12 @@ async def erase_roles(conn: AsyncConnection, user_id: int, now: datetime) -> dic
             role_grants.c.user_id == user_id, role_grants.c.role == Role.OWNER.value
         )
     )
-    revoked = await conn.execute(
-        update(role_grants)
-        .where(role_grants.c.user_id == user_id, role_grants.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=None)
-    )
     forgotten = await conn.execute(
         update(audit_log).where(audit_log.c.target_user_id == user_id).values(target_user_id=None)
     )
     return {
         "resident_tags": tags.rowcount or 0,
         "owner_grants": owners.rowcount or 0,
-        "role_grants_revoked": revoked.rowcount or 0,
         "audit_log": forgotten.rowcount or 0,
     }
 

@@ -21,6 +21,7 @@ from civic.register_claims import (
     ClaimOutcome,
     ClaimStatus,
     ConfirmClaim,
+    DeedKind,
     EnterArea,
     EnterName,
     EnterUnit,
@@ -38,6 +39,7 @@ from civic.register_claims import (
     pending_claims,
     reject_claim,
     review_claim,
+    review_notice_key,
     reviewers_of,
     start_claim,
     withdraw_claim,
@@ -63,7 +65,7 @@ class RecordingNotices:
         return OutgoingMessage(
             reviewer_id,
             {"text": f"review {claim.id} in {language}"},
-            dedupe_key=f"register:claim:{claim.id}:review:{reviewer_id}",
+            dedupe_key=review_notice_key(claim.id or 0, reviewer_id),
         )
 
     def to_claimant(self, claim: Claim, language: str | None) -> OutgoingMessage:
@@ -104,6 +106,7 @@ def a_claim(user_id: int = RESIDENT, **changes: object) -> Claim:
         owner_name="王芳",
         deed_file_id="AgACAgIAAxk-deed",
         created_at=NOW,
+        deed_kind=DeedKind.PHOTO,
     )
     return replace(claim, **changes)  # type: ignore[arg-type]
 
@@ -432,7 +435,158 @@ async def test_mydata_lists_claims_without_the_photo_and_deleteme_removes_them(
     assert "deed_file_id" not in exported[0]
     assert "PHOTO-FILE-ID-42" not in json.dumps(document)
 
-    await erase_own_data(db.uow(), RESIDENT)
+    await erase_own_data(db.uow(), RESIDENT, NOW)
 
     async with db.uow(read_only=True) as uow:
         assert await uow.register_claims.of_user(RESIDENT) == []
+
+
+async def test_erasing_takes_back_reviewers_notes_about_ones_claims(db: Database) -> None:
+    claim = await submitted(db)
+    other = await claim_through(
+        db,
+        [EnterUnit("9-901"), EnterArea("50"), EnterName("王芳"), SkipPhoto(), ConfirmClaim()],
+        start_update=500,
+    )
+    assert other[-1] is ClaimOutcome.SUBMITTED
+    async with db.uow() as uow:  # the first claim's note went out; the second's waits
+        sent_id = (
+            await uow.connection.execute(
+                select(tables.outbox.c.id).where(
+                    tables.outbox.c.dedupe_key == review_notice_key(claim.id or 0, STAFF_HD)
+                )
+            )
+        ).scalar_one()
+        await uow.outbox.mark_sent(sent_id, NOW, 77)
+        await uow.outbox.enqueue([OutgoingMessage(STAFF_HD, {"text": "unrelated"})], NOW)
+        await uow.commit()
+    assert len(await queued(db)) == 3
+
+    await erase_own_data(db.uow(), RESIDENT, NOW)
+
+    async with db.uow(read_only=True) as uow:
+        rows = (
+            await uow.connection.execute(
+                select(tables.outbox.c.id, tables.outbox.c.payload).order_by(tables.outbox.c.id)
+            )
+        ).all()
+    assert [(row_id, json.loads(payload)) for row_id, payload in rows] == [
+        (sent_id, {"erased": True}),
+        (rows[1][0], {"text": "unrelated"}),
+    ]
+
+
+async def test_mydata_shows_an_unfinished_claims_draft_without_the_deeds_file_id(
+    db: Database,
+) -> None:
+    await claim_through(
+        db,
+        [
+            KeepUnit(),
+            EnterArea("60"),
+            EnterName("李"),
+            GivePhoto("BQAC-DEED-FILE", DeedKind.DOCUMENT),
+        ],
+    )
+    document = json.loads(await export_own_data(db.uow(read_only=True), RESIDENT, NOW))
+    assert "BQAC-DEED-FILE" not in json.dumps(document)
+    [flow] = [f for f in document["flows"] if f["name"] == CLAIM]
+    assert flow["draft"]["deed_photo_given"] is True
+    assert flow["draft"]["deed_kind"] == "document"
+    assert flow["draft"]["owner_name"] == "李"
+
+
+async def test_withdrawing_takes_back_the_reviewers_unsent_notes(db: Database) -> None:
+    claim = await submitted(db)
+    assert claim.id is not None
+    assert [chat for chat, _ in await queued(db)] == [STAFF_HD]
+    outcome, _ = await withdraw_claim(db.uow(), RESIDENT, claim.id, NOW)
+    assert outcome is WithdrawOutcome.WITHDRAWN
+    assert await queued(db) == []
+
+
+async def test_a_document_deed_is_stored_as_one(db: Database) -> None:
+    await claim_through(
+        db,
+        [
+            KeepUnit(),
+            EnterArea("60"),
+            EnterName("李"),
+            GivePhoto("BQAC-PDF", DeedKind.DOCUMENT),
+            ConfirmClaim(),
+        ],
+    )
+    [claim] = (await pending_claims(db.uow(read_only=True), "HD")).claims
+    assert (claim.deed_file_id, claim.deed_kind) == ("BQAC-PDF", DeedKind.DOCUMENT)
+    assert claim.deed_is_document
+
+
+# -- nobody decides their own claim ---------------------------------------------------------
+
+
+async def test_staff_cannot_decide_their_own_claim_and_another_reviewer_is_told(
+    db: Database,
+) -> None:
+    async with db.uow() as uow:
+        await uow.residents.add(a_resident(STAFF_HD))
+        await uow.commit()
+    started = await start_claim(db.uow(), STAFF_HD, PLACES, NOW, 700)
+    assert started.outcome is StartClaim.STARTED
+    for offset, answer in enumerate(
+        [KeepUnit(), EnterArea("60"), EnterName("胡"), SkipPhoto(), ConfirmClaim()], start=1
+    ):
+        result = await answer_claim(
+            db.uow(), STAFF_HD, answer, PLACES, NOW, 700 + offset, None, NOTICES, [ADMIN]
+        )
+    assert result.outcome is ClaimOutcome.SUBMITTED
+    claim = result.claim
+    assert claim is not None
+    assert claim.id is not None
+    # The community's only staff member claimed: the admins are told instead.
+    assert [chat for chat, _ in await queued(db)] == [ADMIN]
+
+    own = await actor(db, STAFF_HD)
+    assert (await review_claim(db.uow(read_only=True), own, claim.id, PLACES)).outcome is (
+        ReviewOutcome.OWN_CLAIM
+    )
+    approved = await approve_claim(db.uow(), own, claim.id, PLACES, NOW, 720, NOTICES)
+    rejected = await reject_claim(
+        db.uow(), own, claim.id, PLACES, NOW, 721, NOTICES, reason_code=RejectReason.NO_DEED
+    )
+    assert (approved.outcome, rejected.outcome) == (ReviewOutcome.OWN_CLAIM,) * 2
+    assert approved.claim is None
+    listed = await pending_claims(db.uow(read_only=True), "HD", STAFF_HD)
+    assert (listed.claims, listed.total, listed.own) == ([], 0, 1)
+    assert (await pending_claims(db.uow(read_only=True), "HD", ADMIN)).total == 1
+    assert (await owner_standing(db.uow(read_only=True), STAFF_HD))[0] == []
+
+    by_admin = await approve_claim(
+        db.uow(), await actor(db, ADMIN), claim.id, PLACES, NOW, 730, NOTICES
+    )
+    assert by_admin.outcome is ReviewOutcome.DECIDED
+
+
+async def test_an_empty_typed_reason_is_refused_as_empty(db: Database) -> None:
+    claim = await submitted(db)
+    assert claim.id is not None
+    result = await reject_claim(
+        db.uow(), await actor(db, STAFF_HD), claim.id, PLACES, NOW, 9, NOTICES, reason_text=" "
+    )
+    assert result.outcome is ReviewOutcome.REASON_EMPTY
+    assert (
+        await review_claim(db.uow(read_only=True), await actor(db, ADMIN), claim.id, PLACES)
+    ).claim.pending  # type: ignore[union-attr]
+
+
+async def test_discarding_takes_back_only_unsent_notes_with_that_exact_prefix(
+    db: Database,
+) -> None:
+    keys = ["register:claim:1:review:5", "register:claim:12:review:5", "register:claim:1:decided"]
+    async with db.uow() as uow:
+        await uow.outbox.enqueue([OutgoingMessage(5, {"text": k}, dedupe_key=k) for k in keys], NOW)
+        await uow.commit()
+    async with db.uow() as uow:
+        assert await uow.outbox.discard_pending("register:claim:1:review:") == 1
+        assert await uow.outbox.discard_pending("register:claim:_:review:") == 0
+        await uow.commit()
+    assert [text for _, text in await queued(db)] == keys[1:]

@@ -252,7 +252,7 @@ def test_who_reads_which_audit_entries() -> None:
 
 
 def menu_of(name: str) -> set[str]:
-    from handlers.menus import Audience, commands_for
+    from handlers.menus import commands_for
     from handlers.roles import actions, audiences
 
     actor = ACTORS[name]
