@@ -6,11 +6,18 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.roles import Grant, Position, Role, Scope, ScopeKind, Tag
-from storage.tables import audit_log, resident_tags, role_grants
+from storage.tables import (
+    audit_log,
+    building_links,
+    household_codes,
+    owner_claims,
+    resident_tags,
+    role_grants,
+)
 from storage.upsert import dialect_insert
 
 EXPORT_LIMIT: Final = 1000
@@ -169,6 +176,91 @@ async def export_roles(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
             _plain_row(row) | {"details": json.loads(row["details"])}
             for row in reversed(list(entries.mappings()))
         ],
+        "what_you_did_as_staff": await export_acts(conn, user_id),
+    }
+
+
+async def export_acts(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
+    """What the person did as staff or admin: rows erasure keeps with them as actor.
+
+    Erasure keeps these rows (the community's record of who acted), so the
+    export must show them too. Each row is exported with what says that, when
+    and where the person acted — and without what belongs to someone else: the
+    person acted on (``target_user_id``, a grantee's ``user_id``, a claimant),
+    the particulars of their claims (unit, area, name, reason), audit details
+    (which repeat those particulars) and household codes' units and hashes.
+    Those are the other people's data, theirs to export, not the actor's.
+    """
+    acted = await conn.execute(
+        select(
+            audit_log.c.id,
+            audit_log.c.at,
+            audit_log.c.action,
+            audit_log.c.community_code,
+            audit_log.c.update_id,
+        )
+        .where(audit_log.c.actor_id == user_id)
+        .order_by(audit_log.c.id.desc())
+        .limit(EXPORT_LIMIT)
+    )
+    office = [
+        role_grants.c.id,
+        role_grants.c.role,
+        role_grants.c.scope_kind,
+        role_grants.c.scope_code,
+        role_grants.c.position,
+    ]
+    granted = await conn.execute(
+        select(*office, role_grants.c.granted_at)
+        .where(role_grants.c.granted_by == user_id)
+        .order_by(role_grants.c.id)
+    )
+    revoked = await conn.execute(
+        select(*office, role_grants.c.revoked_at)
+        .where(role_grants.c.revoked_by == user_id)
+        .order_by(role_grants.c.id)
+    )
+    decided = await conn.execute(
+        select(
+            owner_claims.c.id,
+            owner_claims.c.community_code,
+            owner_claims.c.status,
+            owner_claims.c.decided_at,
+        )
+        .where(owner_claims.c.decided_by == user_id)
+        .order_by(owner_claims.c.id)
+    )
+    issued = await conn.execute(
+        select(
+            household_codes.c.community_code,
+            household_codes.c.compound_code,
+            household_codes.c.building_code,
+            household_codes.c.issued_at,
+            func.count().label("codes"),
+        )
+        .where(household_codes.c.issued_by == user_id)
+        .group_by(
+            household_codes.c.community_code,
+            household_codes.c.compound_code,
+            household_codes.c.building_code,
+            household_codes.c.issued_at,
+        )
+        .order_by(household_codes.c.issued_at)
+    )
+    rotated = await conn.execute(
+        select(
+            building_links.c.building_code, building_links.c.version, building_links.c.rotated_at
+        )
+        .where(building_links.c.rotated_by == user_id)
+        .order_by(building_links.c.building_code)
+    )
+    return {
+        "audit_entries_by_you": [_plain_row(row) for row in reversed(list(acted.mappings()))],
+        "roles_you_granted": [_plain_row(row) for row in granted.mappings()],
+        "roles_you_revoked": [_plain_row(row) for row in revoked.mappings()],
+        "owner_claims_you_decided": [_plain_row(row) for row in decided.mappings()],
+        "household_codes_you_issued": [_plain_row(row) for row in issued.mappings()],
+        "building_codes_you_rotated": [_plain_row(row) for row in rotated.mappings()],
     }
 
 

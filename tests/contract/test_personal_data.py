@@ -121,3 +121,78 @@ async def test_erasure_keeps_offices_held_and_what_staff_did_but_not_whom_it_was
         "cause": ERASED_OWN_DATA,
     }
     assert entries[0].details == {"secretary": BOB, "counts": {"reports": 2}}
+
+
+async def test_mydata_shows_what_one_did_as_staff_without_the_people_it_was_done_to(
+    database: Database,
+) -> None:
+    """Erasure keeps these rows with the person as actor, so the export shows them too."""
+    from sqlalchemy import insert
+
+    from civic.audit import AuditEntry
+    from civic.roles import Grant, Scope, ScopeKind
+    from storage.tables import building_links, household_codes, owner_claims
+
+    hd = Scope(ScopeKind.COMMUNITY, "HD")
+    async with database.uow() as uow:
+        await uow.roles.add(Grant(BOB, Role.STAFF, hd, "HD", Position.CLERK, ANN, NOW))
+        await uow.roles.revoke(Grant(BOB, Role.STAFF, hd, "HD", Position.CLERK), ANN, NOW)
+        await uow.audit.record(
+            AuditEntry(NOW, ANN, "register.claim_rejected", "HD", BOB, {"reason": "Bob's deed"})
+        )
+        connection = uow.connection
+        await connection.execute(
+            insert(owner_claims).values(
+                user_id=BOB,
+                community_code="HD",
+                compound_code="HD-01",
+                unit_label="101",
+                area_centi_m2=8800,
+                owner_name="Bob Owner",
+                status="rejected",
+                decided_by=ANN,
+                decided_at=NOW,
+                created_at=NOW,
+            )
+        )
+        await connection.execute(
+            insert(household_codes),
+            [
+                {
+                    "code_hash": f"hash-{n}",
+                    "community_code": "HD",
+                    "compound_code": "HD-01",
+                    "building_code": "HD-01-1",
+                    "unit_label": f"10{n}",
+                    "issued_by": ANN,
+                    "issued_at": NOW,
+                    "expires_at": NOW + timedelta(days=30),
+                }
+                for n in range(3)
+            ],
+        )
+        await connection.execute(
+            insert(building_links).values(
+                building_code="HD-01-1", version=2, rotated_by=ANN, rotated_at=NOW
+            )
+        )
+        await uow.commit()
+
+    document = await export_own_data(database.uow(read_only=True), ANN, NOW)
+    acts = json.loads(document)["what_you_did_as_staff"]
+
+    assert [e["action"] for e in acts["audit_entries_by_you"]] == ["register.claim_rejected"]
+    assert [(g["role"], g["position"]) for g in acts["roles_you_granted"]] == [("staff", "clerk")]
+    assert [g["scope_code"] for g in acts["roles_you_revoked"]] == ["HD"]
+    assert [(c["community_code"], c["status"]) for c in acts["owner_claims_you_decided"]] == [
+        ("HD", "rejected")
+    ]
+    assert [(b["building_code"], b["codes"]) for b in acts["household_codes_you_issued"]] == [
+        ("HD-01-1", 3)
+    ]
+    assert [(b["building_code"], b["version"]) for b in acts["building_codes_you_rotated"]] == [
+        ("HD-01-1", 2)
+    ]
+    text = document.decode("utf-8")
+    for theirs in (str(BOB), "Bob", "hash-", "8800", "101"):
+        assert theirs not in text, theirs
