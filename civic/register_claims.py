@@ -79,6 +79,14 @@ MAX_AREA_CENTI: Final = 1_000_000
 PENDING_SHOWN: Final = 10
 """Claims ``/claims`` shows at once (one message each, with its buttons)."""
 
+DEED_DOCUMENT_TYPES: Final = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "application/pdf"}
+)
+"""Files taken as the deed when sent as a document (uncompressed, or a scan as PDF):
+what staff can open on any phone. Anything else (a Word file, an archive) is refused."""
+DEED_DOCUMENT_SUFFIXES: Final = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".pdf")
+"""The same files by name, for a document whose type Telegram did not recognise."""
+
 
 class ClaimStatus(StrEnum):
     """Where a claim stands; only a pending one can be decided or withdrawn."""
@@ -155,6 +163,27 @@ def format_area(centi: int) -> str:
     return f"{centi // 100}.{centi % 100:02d}"
 
 
+class DeedKind(StrEnum):
+    """How the deed was sent: staff see it again the same way (a photo, or the file)."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+def deed_document_accepted(mime_type: str | None, file_name: str | None) -> bool:
+    """Whether a document sent at the photo step can be the deed (an image or a PDF).
+
+    The type Telegram reports decides; only when it has none, or the generic
+    ``application/octet-stream``, does the file's name.
+    """
+    mime = (mime_type or "").lower()
+    if mime in DEED_DOCUMENT_TYPES:
+        return True
+    if mime and mime != "application/octet-stream":
+        return False
+    return (file_name or "").lower().endswith(DEED_DOCUMENT_SUFFIXES)
+
+
 # -- names ---------------------------------------------------------------------------------
 
 
@@ -182,12 +211,14 @@ def check_name(text: str) -> tuple[NameCheck, str]:
     return NameCheck.OK, cleaned
 
 
-def check_reason(text: str) -> str | None:
-    """A typed rejection reason, cleaned; ``None`` when empty or longer than allowed."""
+def check_reason(text: str) -> tuple[NameCheck, str]:
+    """A typed rejection reason: the outcome and the cleaned reason (one line, trimmed)."""
     cleaned = " ".join(text.split())
-    if not cleaned or len(cleaned) > MAX_REASON_CHARS:
-        return None
-    return cleaned
+    if not cleaned:
+        return NameCheck.EMPTY, ""
+    if len(cleaned) > MAX_REASON_CHARS:
+        return NameCheck.TOO_LONG, cleaned
+    return NameCheck.OK, cleaned
 
 
 # -- claims ---------------------------------------------------------------------------------
@@ -206,6 +237,8 @@ class Claim:
     owner_name: str
     deed_file_id: str | None
     created_at: datetime
+    deed_kind: DeedKind | None = None
+    """How the deed was sent (``None`` with no deed; a stored deed without it is a photo)."""
     status: ClaimStatus = ClaimStatus.PENDING
     reason_code: RejectReason | None = None
     reason: str | None = None
@@ -227,6 +260,11 @@ class Claim:
     @property
     def pending(self) -> bool:
         return self.status is ClaimStatus.PENDING
+
+    @property
+    def deed_is_document(self) -> bool:
+        """The deed was sent as a file: staff get it back with ``sendDocument``."""
+        return self.deed_file_id is not None and self.deed_kind is DeedKind.DOCUMENT
 
 
 class ClaimNotices(Protocol):
@@ -277,6 +315,7 @@ class ClaimDraft:
     area_centi_m2: int | None = None
     owner_name: str | None = None
     deed_file_id: str | None = None
+    deed_kind: DeedKind | None = None
     photo_answered: bool = False
     """A photo was sent or skipped (``deed_file_id`` ``None`` then means skipped)."""
     editing: bool = False
@@ -294,6 +333,7 @@ class ClaimDraft:
             "area_centi_m2": self.area_centi_m2,
             "owner_name": self.owner_name,
             "deed_file_id": self.deed_file_id,
+            "deed_kind": None if self.deed_kind is None else self.deed_kind.value,
             "photo_answered": self.photo_answered,
             "editing": self.editing,
             "claim_id": self.claim_id,
@@ -312,6 +352,7 @@ class ClaimDraft:
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
         area = integer("area_centi_m2")
+        kind = text("deed_kind")
         return cls(
             community_code=text("community"),
             compound_code=text("compound"),
@@ -321,6 +362,7 @@ class ClaimDraft:
             area_centi_m2=area if area is not None and area > 0 else None,
             owner_name=text("owner_name"),
             deed_file_id=text("deed_file_id"),
+            deed_kind=next((k for k in DeedKind if k.value == kind), None),
             photo_answered=data.get("photo_answered") is True,
             editing=data.get("editing") is True,
             claim_id=integer("claim_id"),
@@ -355,6 +397,16 @@ class ClaimDraft:
             own_building=resident.building_code is not None,
             unit_label=resident.unit_label or self.unit_label,
         )
+
+    @staticmethod
+    def exported(data: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored draft as ``/mydata`` shows it: whether a deed was given, not its file id.
+
+        The file id is a key to the file on Telegram's servers, not data about
+        the person (as for stored claims, :mod:`storage.personal_data`).
+        """
+        shown = {k: v for k, v in data.items() if k != "deed_file_id"}
+        return shown | {"deed_photo_given": bool(data.get("deed_file_id"))}
 
     def pruned(self, places: Places) -> ClaimDraft:
         """Without a building that no longer exists or is not in the compound."""
@@ -454,7 +506,8 @@ class EnterName:
 @dataclass(frozen=True)
 class GivePhoto:
     file_id: str
-    """Telegram's file id of the largest size of the photo."""
+    """Telegram's file id of the largest size of the photo, or of the document."""
+    kind: DeedKind = DeedKind.PHOTO
 
 
 @dataclass(frozen=True)
@@ -625,10 +678,10 @@ def answer_step(step: Step, draft: ClaimDraft, answer: Answer, places: Places) -
             if name_check is not NameCheck.OK:
                 return Transition(_NAME_OUTCOMES[name_check], step, draft)
             draft = replace(draft, owner_name=name)
-        case GivePhoto(file_id):
-            draft = replace(draft, deed_file_id=file_id, photo_answered=True)
+        case GivePhoto(file_id, kind):
+            draft = replace(draft, deed_file_id=file_id, deed_kind=kind, photo_answered=True)
         case SkipPhoto():
-            draft = replace(draft, deed_file_id=None, photo_answered=True)
+            draft = replace(draft, deed_file_id=None, deed_kind=None, photo_answered=True)
         case ConfirmClaim():
             missing = first_missing(draft, places)
             if missing is not None:
@@ -660,6 +713,7 @@ def new_claim(user_id: int, draft: ClaimDraft, now: datetime) -> Claim:
         owner_name=draft.owner_name,
         deed_file_id=draft.deed_file_id,
         created_at=now,
+        deed_kind=(draft.deed_kind or DeedKind.PHOTO) if draft.deed_file_id else None,
     )
 
 
@@ -802,7 +856,7 @@ async def answer_claim(
         finished = flow.moved(
             step=Step.DONE.value,
             # The claim holds the photo now; the finished draft keeps no copy of its key.
-            draft=replace(draft, claim_id=claim.id, deed_file_id=None).to_json(),
+            draft=replace(draft, claim_id=claim.id, deed_file_id=None, deed_kind=None).to_json(),
             update_id=update_id,
             now=now,
             active=False,
@@ -813,17 +867,25 @@ async def answer_claim(
 
 
 async def reviewers_of(
-    uow: UnitOfWork, community_code: str, places: Places, admin_ids: Collection[int] = ()
+    uow: UnitOfWork,
+    community_code: str,
+    places: Places,
+    admin_ids: Collection[int] = (),
+    *,
+    claimant: int | None = None,
 ) -> list[int]:
     """Who is told of a new claim: the community's staff; without staff, its admins.
 
     Township admins of the community's township when there are any, else the
     county admins (those of ``[admins] telegram_ids`` included), so that a claim
-    never waits unseen in a community nobody staffs yet.
+    never waits unseen in a community nobody staffs yet. The ``claimant`` never
+    reviews their own claim, so a staff member's claim goes to the other staff,
+    or to the admins when they are the community's only one.
     """
+    others = {claimant}
     staff = {
         g.user_id for g in await uow.roles.in_community(community_code) if g.role is Role.STAFF
-    }
+    } - others
     if staff:
         return sorted(staff)
     admins = await uow.roles.holders(Role.ADMIN)
@@ -831,11 +893,21 @@ async def reviewers_of(
         g.user_id
         for g in admins
         if g.scope.kind is ScopeKind.TOWNSHIP and admin_covers(g, community_code, places)
-    }
+    } - others
     if township:
         return sorted(township)
     county = {g.user_id for g in admins if g.scope.kind is ScopeKind.COUNTY}
-    return sorted(county | set(admin_ids))
+    return sorted((county | set(admin_ids)) - others)
+
+
+def review_notice_key(claim_id: int, reviewer_id: int) -> str:
+    """The outbox ``dedupe_key`` of the note telling a reviewer of a new claim."""
+    return f"{review_notices_prefix(claim_id)}{reviewer_id}"
+
+
+def review_notices_prefix(claim_id: int) -> str:
+    """What every reviewer's note about a claim's key starts with (to take them back)."""
+    return f"register:claim:{claim_id}:review:"
 
 
 async def _notify_reviewers(
@@ -846,11 +918,9 @@ async def _notify_reviewers(
     admin_ids: Collection[int],
     now: datetime,
 ) -> None:
-    recipients = [
-        r
-        for r in await reviewers_of(uow, claim.community_code, places, admin_ids)
-        if r != claim.user_id
-    ]
+    recipients = await reviewers_of(
+        uow, claim.community_code, places, admin_ids, claimant=claim.user_id
+    )
     messages = [
         notices.to_reviewer(claim, reviewer, await uow.residents.language_of(reviewer))
         for reviewer in recipients
@@ -869,7 +939,11 @@ class WithdrawOutcome(StrEnum):
 async def withdraw_claim(
     uow: UnitOfWork, user_id: int, claim_id: int, now: datetime
 ) -> tuple[WithdrawOutcome, Claim | None]:
-    """The claimant takes back a pending claim (idempotent: a second press changes nothing)."""
+    """The claimant takes back a pending claim (idempotent: a second press changes nothing).
+
+    Reviewers' notes not sent yet are taken back with it: they would ask staff
+    to review a claim that no longer waits, showing its owner's name and unit.
+    """
     async with uow:
         claim = await uow.register_claims.get(claim_id)
         if claim is None or claim.user_id != user_id:
@@ -878,6 +952,7 @@ async def withdraw_claim(
             claim_id, ClaimStatus.WITHDRAWN, by=user_id, now=now
         ):
             return WithdrawOutcome.ALREADY_DECIDED, claim
+        await uow.outbox.discard_pending(review_notices_prefix(claim_id))
         await uow.commit()
     return WithdrawOutcome.WITHDRAWN, replace(
         claim, status=ClaimStatus.WITHDRAWN, decided_by=user_id, decided_at=now
@@ -963,14 +1038,24 @@ def review_community(
 class PendingClaims:
     claims: list[Claim]
     total: int
+    """Pending claims the viewer may decide (their own left out)."""
+    own: int = 0
+    """The viewer's own pending claims, left out: someone else decides them."""
 
 
-async def pending_claims(uow: UnitOfWork, community_code: str) -> PendingClaims:
-    """The community's pending claims, oldest first (the first :data:`PENDING_SHOWN`)."""
+async def pending_claims(
+    uow: UnitOfWork, community_code: str, viewer: int | None = None
+) -> PendingClaims:
+    """The community's pending claims, oldest first (the first :data:`PENDING_SHOWN`).
+
+    The ``viewer``'s own claims are left out and counted: nobody decides their own.
+    """
     async with uow:
-        claims = await uow.register_claims.pending_in(community_code, PENDING_SHOWN)
-        total = await uow.register_claims.count_pending_in(community_code)
-    return PendingClaims(claims, total)
+        repo = uow.register_claims
+        claims = await repo.pending_in(community_code, PENDING_SHOWN, excluding=viewer)
+        total = await repo.count_pending_in(community_code, excluding=viewer)
+        everyone = total if viewer is None else await repo.count_pending_in(community_code)
+    return PendingClaims(claims, total, everyone - total)
 
 
 class ReviewOutcome(StrEnum):
@@ -983,7 +1068,10 @@ class ReviewOutcome(StrEnum):
     """No such claim any more (the claimant erased their data)."""
     REFUSED = "refused"
     """Not staff of the claim's community, nor an admin covering it."""
+    OWN_CLAIM = "own_claim"
+    """The reviewer's own claim: another staff member or an admin decides it, never they."""
     NO_PHOTO = "no_photo"
+    REASON_EMPTY = "reason_empty"
     REASON_TOO_LONG = "reason_too_long"
 
 
@@ -1015,6 +1103,9 @@ def _visible(actor: Actor, claim: Claim | None, places: Places) -> ReviewResult:
     access = review_access(actor, claim.community_code, places)
     if access is not ReviewAccess.ALLOWED:
         return ReviewResult(ReviewOutcome.REFUSED, access=access)
+    if claim.user_id == actor.user_id:
+        # Approving makes an owner, a voter of the unit: never on one's own word.
+        return ReviewResult(ReviewOutcome.OWN_CLAIM)
     if not claim.pending:
         return ReviewResult(ReviewOutcome.ALREADY_DECIDED, claim)
     return ReviewResult(ReviewOutcome.SHOWN, claim)
@@ -1092,10 +1183,12 @@ async def reject_claim(
     reason_text: str | None = None,
 ) -> ReviewResult:
     """Reject with a common reason or a typed one; the claimant is told it and may claim again."""
-    reason = None
+    reason: str | None = None
     if reason_code is None:
-        reason = check_reason(reason_text or "")
-        if reason is None:
+        check, reason = check_reason(reason_text or "")
+        if check is NameCheck.EMPTY:
+            return ReviewResult(ReviewOutcome.REASON_EMPTY)
+        if check is not NameCheck.OK:
             return ReviewResult(ReviewOutcome.REASON_TOO_LONG)
     return await _settle(
         uow,

@@ -23,6 +23,8 @@ TextStep = Callable[[Update, BotContext, Flow], Awaitable[None]]
 """Takes a person's text for their active flow."""
 PhotoStep = TextStep
 """Takes a person's photo for their active flow (a deed, a report's picture)."""
+DocumentStep = TextStep
+"""Takes a file (a Telegram document) for their active flow (a deed sent as a PDF)."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,22 @@ class FlowRoute:
     resume_hint: str
     """Catalog id saying how to go on after ``/cancel`` (e.g. "send /start")."""
     on_photo: PhotoStep | None = None
+    on_document: DocumentStep | None = None
 
 
 _ROUTES: dict[str, FlowRoute] = {}
 
 
 def register_flow(
-    name: str, *, on_text: TextStep, resume_hint: str, on_photo: PhotoStep | None = None
+    name: str,
+    *,
+    on_text: TextStep,
+    resume_hint: str,
+    on_photo: PhotoStep | None = None,
+    on_document: DocumentStep | None = None,
 ) -> None:
-    """Declare a flow: where its text (and photos) go, and how to resume it after ``/cancel``."""
-    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo)
+    """Declare a flow: where its text (photos, files) go, and how to resume it after ``/cancel``."""
+    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo, on_document)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -71,6 +79,23 @@ async def on_photo(update: Update, context: BotContext) -> None:
         await route.on_photo(update, context, flow)
         return
     await message.reply_text(context.t("common.photo.not_expected"))
+
+
+async def on_document(update: Update, context: BotContext) -> None:
+    """Hand a file to the person's active flow if it takes files; else say it was not used.
+
+    Without this a file got no answer at all (quality bar: bad input always
+    gets a clear message).
+    """
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    flow = await active_flow(context.services.database.uow(read_only=True), user.id)
+    route = _ROUTES.get(flow.name) if flow is not None else None
+    if flow is not None and route is not None and route.on_document is not None:
+        await route.on_document(update, context, flow)
+        return
+    await message.reply_text(context.t("common.document.not_expected"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -106,3 +131,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text)
     )
     application.add_handler(MessageHandler(filters.PHOTO & filters.ChatType.PRIVATE, on_photo))
+    application.add_handler(
+        MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, on_document)
+    )

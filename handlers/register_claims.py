@@ -31,6 +31,7 @@ from civic.register_claims import (
     ClaimAnswerResult,
     ClaimOutcome,
     ConfirmClaim,
+    DeedKind,
     EditStep,
     EnterArea,
     EnterName,
@@ -49,6 +50,7 @@ from civic.register_claims import (
     answer_claim,
     approve_claim,
     current,
+    deed_document_accepted,
     pending_claims,
     reject_claim,
     rejection_claim_id,
@@ -79,6 +81,7 @@ from handlers.register_claims_views import (
     STEP_ACTIONS,
     WITHDRAW,
     OutboxNotices,
+    already_text,
     card_screen,
     claim_unit,
     community_name,
@@ -310,6 +313,30 @@ async def claim_photo(update: Update, context: BotContext, flow: Flow) -> None:
     await moved_below(update, context, flow, result, notice)
 
 
+async def claim_document(update: Update, context: BotContext, flow: Flow) -> None:
+    """A file in the claim flow: at the photo step an image or PDF is the deed; else refused.
+
+    People send the deed "as a file" to keep it sharp, or as the PDF a scanner
+    made; staff get it back the same way (``sendDocument``).
+    """
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    document = message.document
+    step, _ = current(flow, context.services.places)
+    notice: str | None = None
+    if step is not Step.PHOTO:
+        result = ClaimAnswerResult(ClaimOutcome.WRONG_STEP, flow)
+        notice = context.t("register.claim.file_not_now")
+    elif not deed_document_accepted(document.mime_type, document.file_name):
+        result = ClaimAnswerResult(ClaimOutcome.WRONG_STEP, flow)
+        notice = context.t("register.claim.document_refused")
+    else:
+        answer = GivePhoto(document.file_id, DeedKind.DOCUMENT)
+        result = await apply(update, context, flow.user_id, answer, None)
+    await moved_below(update, context, flow, result, notice)
+
+
 async def withdraw(update: Update, context: BotContext) -> None:
     """The claimant takes back a claim still waiting for staff."""
     query, user = update.callback_query, update.effective_user
@@ -371,10 +398,10 @@ async def claims_command(update: Update, context: BotContext) -> None:
     if access is not ReviewAccess.ALLOWED or community is None:
         await reply(message, access_text(context, actor, access, community, named or ""))
         return
-    pending = await pending_claims(services.database.uow(read_only=True), community)
+    pending = await pending_claims(services.database.uow(read_only=True), community, user.id)
     painter = painter_of(context)
     await message.reply_text(
-        list_header(painter, community, len(pending.claims), pending.total),
+        list_header(painter, community, len(pending.claims), pending.total, pending.own),
         parse_mode=ParseMode.HTML,
     )
     for claim in pending.claims:
@@ -389,9 +416,17 @@ async def leave_rejection(context: BotContext, user_id: int) -> None:
         await cancel_flow(services.database.uow(), user_id, services.clock.now())
 
 
+REFUSALS: Final = frozenset(
+    {ReviewOutcome.NOT_FOUND, ReviewOutcome.REFUSED, ReviewOutcome.OWN_CLAIM}
+)
+"""Review outcomes that show nothing of the claim, only why not."""
+
+
 def refused_text(context: BotContext, result: ReviewResult) -> str:
     if result.outcome is ReviewOutcome.NOT_FOUND:
         return context.t("register.claim.not_found")
+    if result.outcome is ReviewOutcome.OWN_CLAIM:
+        return context.t("register.review.own_claim")
     if result.access is ReviewAccess.OTHER_COMMUNITY:
         return context.t("register.review.refused_button_other")
     # Neither of the two left has placeholders (not staff; not this position).
@@ -402,18 +437,19 @@ async def show_result(
     update: Update, context: BotContext, result: ReviewResult, painter: Painter
 ) -> bool:
     """Answer a review press that did not come to a decision; ``True`` if it did not."""
-    query = update.callback_query
-    if query is None or query.message is None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
         return True
     chat_id, message_id = query.message.chat.id, query.message.message_id
-    if result.outcome in (ReviewOutcome.NOT_FOUND, ReviewOutcome.REFUSED):
+    if result.outcome in REFUSALS:
         await acknowledge(query, refused_text(context, result), alert=True)
-        if result.outcome is ReviewOutcome.NOT_FOUND:
+        if result.outcome is not ReviewOutcome.REFUSED:  # gone, or theirs: no buttons to press
             await flows.retire_keyboard(context, chat_id, message_id)
         return True
     if result.outcome is ReviewOutcome.ALREADY_DECIDED and result.claim is not None:
-        await acknowledge(query, context.t("register.review.already"), alert=True)
-        await edit(context, chat_id, message_id, decided_screen(painter, result.claim, by_me=False))
+        await acknowledge(query, already_text(context.t, result.claim, user.id), alert=True)
+        screen = decided_screen(painter, result.claim, by_me=False, viewer=user.id)
+        await edit(context, chat_id, message_id, screen)
         return True
     return False
 
@@ -542,6 +578,9 @@ async def reason_text(update: Update, context: BotContext, flow: Flow) -> None:
         reason_text=message.text,
     )
     painter = painter_of(context)
+    if result.outcome is ReviewOutcome.REASON_EMPTY:
+        await message.reply_text(context.t("register.review.reason_empty", max=MAX_REASON_CHARS))
+        return
     if result.outcome is ReviewOutcome.REASON_TOO_LONG:
         length = len(" ".join(message.text.split()))
         await message.reply_text(
@@ -550,7 +589,7 @@ async def reason_text(update: Update, context: BotContext, flow: Flow) -> None:
         return
     if result.outcome is not ReviewOutcome.DECIDED:
         await leave_rejection(context, flow.user_id)
-    if result.outcome in (ReviewOutcome.NOT_FOUND, ReviewOutcome.REFUSED):
+    if result.outcome in REFUSALS:
         await message.reply_text(refused_text(context, result))
         return
     if result.claim is None:  # pragma: no cover - every other outcome carries the claim
@@ -558,7 +597,8 @@ async def reason_text(update: Update, context: BotContext, flow: Flow) -> None:
     by_me = result.outcome is ReviewOutcome.DECIDED
     if by_me:
         services.sender.wake()
-    await send(context, message.chat_id, decided_screen(painter, result.claim, by_me=by_me))
+    screen = decided_screen(painter, result.claim, by_me=by_me, viewer=flow.user_id)
+    await send(context, message.chat_id, screen)
     if flow.message_id is not None:
         await flows.retire_keyboard(context, message.chat_id, flow.message_id)
 
@@ -574,7 +614,7 @@ async def show_photo(update: Update, context: BotContext) -> None:
         services.database.uow(read_only=True), actor, pressed(context).int_arg(0), services.places
     )
     claim = result.claim
-    if result.outcome in (ReviewOutcome.NOT_FOUND, ReviewOutcome.REFUSED) or claim is None:
+    if result.outcome in REFUSALS or claim is None:
         await acknowledge(query, refused_text(context, result), alert=True)
         return
     if not claim.deed_file_id:
@@ -582,21 +622,33 @@ async def show_photo(update: Update, context: BotContext) -> None:
         return
     await acknowledge(query)
     caption = context.t(
-        "register.review.photo_caption",
+        "register.review.file_caption"
+        if claim.deed_is_document
+        else "register.review.photo_caption",
         id=claim.id or 0,
         unit=claim_unit(painter_of(context), claim),
     )
+    reply_to = query.message.message_id if query.message.chat.id == user.id else None
+    if claim.deed_is_document:
+        await context.bot.send_document(
+            user.id,
+            claim.deed_file_id,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_to_message_id=reply_to,
+        )
+        return
     await context.bot.send_photo(
         user.id,
         claim.deed_file_id,
         caption=caption,
         parse_mode=ParseMode.HTML,
-        reply_to_message_id=query.message.message_id if query.message.chat.id == user.id else None,
+        reply_to_message_id=reply_to,
     )
 
 
 async def reason_photo(update: Update, context: BotContext, flow: Flow) -> None:
-    """Photos in the reason flow are not reasons."""
+    """Photos and files in the reason flow are not reasons."""
     message = update.effective_message
     if message is not None:
         await message.reply_text(context.t("register.review.reason_prompt", max=MAX_REASON_CHARS))
@@ -614,7 +666,17 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(on_button(reject, ASK_REASON))
     application.add_handler(on_button(reject_with_reason, REASON))
     application.add_handler(on_button(show_photo, PHOTO))
-    flows.register_flow(CLAIM, on_text=claim_text, resume_hint=CLAIM_RESUME, on_photo=claim_photo)
     flows.register_flow(
-        REJECT, on_text=reason_text, resume_hint=REJECT_RESUME, on_photo=reason_photo
+        CLAIM,
+        on_text=claim_text,
+        resume_hint=CLAIM_RESUME,
+        on_photo=claim_photo,
+        on_document=claim_document,
+    )
+    flows.register_flow(
+        REJECT,
+        on_text=reason_text,
+        resume_hint=REJECT_RESUME,
+        on_photo=reason_photo,
+        on_document=reason_photo,
     )

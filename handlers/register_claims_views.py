@@ -31,10 +31,12 @@ from civic.register_claims import (
     ClaimDraft,
     ClaimOutcome,
     ClaimStatus,
+    DeedKind,
     RejectReason,
     Step,
     format_area,
     previous_step,
+    review_notice_key,
     split_unit_scope,
 )
 from civic.residents import MAX_UNIT_CHARS, place_names
@@ -214,13 +216,18 @@ def draft_lines(painter: Painter, draft: ClaimDraft) -> str:
         ),
         t("register.claim.line.area", area=format_area(draft.area_centi_m2 or 0)),
         t("register.claim.line.name", name=escape(draft.owner_name or "")),
-        t(
-            "register.claim.line.photo_yes"
-            if draft.deed_file_id
-            else "register.claim.line.photo_no"
-        ),
+        t(deed_line(draft.deed_file_id, draft.deed_kind)),
     ]
     return "\n".join(lines)
+
+
+def deed_line(file_id: str | None, kind: DeedKind | None) -> str:
+    """The catalog id of the summary's deed line: a photo, a file, or none."""
+    if not file_id:
+        return N_("register.claim.line.photo_no")
+    if kind is DeedKind.DOCUMENT:
+        return N_("register.claim.line.file_yes")
+    return N_("register.claim.line.photo_yes")
 
 
 def claim_lines(painter: Painter, claim: Claim) -> str:
@@ -230,11 +237,7 @@ def claim_lines(painter: Painter, claim: Claim) -> str:
             t("register.claim.line.unit", unit=claim_unit(painter, claim)),
             t("register.claim.line.area", area=format_area(claim.area_centi_m2)),
             t("register.claim.line.name", name=escape(claim.owner_name)),
-            t(
-                "register.claim.line.photo_yes"
-                if claim.deed_file_id
-                else "register.claim.line.photo_no"
-            ),
+            t(deed_line(claim.deed_file_id, claim.deed_kind)),
         ]
     )
 
@@ -329,7 +332,10 @@ def card_screen(painter: Painter, claim: Claim, *, notice: str | None = None) ->
         ]
     ]
     if claim.deed_file_id:
-        rows.append([painter.button(t("register.review.show_photo"), PHOTO, claim.id)])
+        label = (
+            "register.review.show_file" if claim.deed_is_document else "register.review.show_photo"
+        )
+        rows.append([painter.button(t(label), PHOTO, claim.id)])
     return Screen(text, InlineKeyboardMarkup(rows))
 
 
@@ -346,11 +352,20 @@ def reason_screen(painter: Painter, claim: Claim) -> Screen:
     return Screen(text, InlineKeyboardMarkup(rows))
 
 
-def decided_screen(painter: Painter, claim: Claim, *, by_me: bool) -> Screen:
-    """The card once decided: by this reviewer just now, or by someone before."""
+def already_text(t: Translator, claim: Claim, viewer: int | None) -> str:
+    """A press on a claim decided before: by this viewer, or by someone else."""
+    if viewer is not None and claim.decided_by == viewer:
+        return t("register.review.already_yours")
+    return t("register.review.already")
+
+
+def decided_screen(
+    painter: Painter, claim: Claim, *, by_me: bool, viewer: int | None = None
+) -> Screen:
+    """The card once decided: by this reviewer just now, or before (by them or someone else)."""
     t = painter.t
     if not by_me:
-        notice = t("register.review.already")
+        notice = already_text(t, claim, viewer)
     elif claim.status is ClaimStatus.APPROVED:
         notice = t("register.review.approved_now", unit=claim_unit(painter, claim))
     else:
@@ -358,14 +373,19 @@ def decided_screen(painter: Painter, claim: Claim, *, by_me: bool) -> Screen:
     return Screen(f"{bold(notice)}\n\n{card_text(painter, claim)}")
 
 
-def list_header(painter: Painter, community_code: str, shown: int, total: int) -> str:
+def list_header(painter: Painter, community_code: str, shown: int, total: int, own: int = 0) -> str:
+    """``/claims``' first message: how many wait, how many are shown, and the viewer's own
+    claims left out (so staff who claimed know why theirs is missing)."""
     t = painter.t
     community = community_name(painter, community_code)
     if total == 0:
-        return t("register.review.none", community=community)
-    text = t("register.review.header", community=community, total=total)
-    if shown < total:
-        text += "\n" + t("register.review.more", shown=shown, total=total)
+        text = t("register.review.none", community=community)
+    else:
+        text = t("register.review.header", community=community, total=total)
+        if shown < total:
+            text += "\n" + t("register.review.more", shown=shown, total=total)
+    if own:
+        text += "\n" + t("register.review.own_left_out", count=own)
     return text
 
 
@@ -406,7 +426,7 @@ class OutboxNotices:
         return OutgoingMessage(
             reviewer_id,
             {"text": text, "parse_mode": "HTML", "reply_markup": keyboard.to_dict()},
-            dedupe_key=f"register:claim:{claim.id}:review:{reviewer_id}",
+            dedupe_key=review_notice_key(claim.id, reviewer_id),
         )
 
     def to_claimant(self, claim: Claim, language: str | None) -> OutgoingMessage:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.outbox import DeliveryStatus, MessageKind, OutgoingMessage, Priority
@@ -70,6 +70,23 @@ class SqlOutboxRepository:
         await insert_ignoring_duplicates(self._conn, outbox, keyed, ["dedupe_key"])
         if unkeyed:
             await self._conn.execute(outbox.insert(), unkeyed)
+
+    async def discard_pending(self, dedupe_prefix: str) -> int:
+        """Delete unsent rows whose ``dedupe_key`` starts with the prefix; how many.
+
+        For notices that lost their point before going out (a claim withdrawn or
+        erased). A row the sender is sending right now may still arrive; its
+        outcome then updates no row, which the sender tolerates.
+        """
+        if not dedupe_prefix:
+            raise ValueError("discarding needs a prefix: an empty one would match every row")
+        result = await self._conn.execute(
+            delete(outbox).where(
+                outbox.c.status == DeliveryStatus.PENDING.value,
+                outbox.c.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+            )
+        )
+        return result.rowcount or 0
 
     async def due(
         self, now: datetime, limit: int, *, exclude_chats: Collection[int] = ()

@@ -12,19 +12,28 @@ them: a claim is the person's own statement and evidence, and nothing published
 depends on it. What the community must keep of an approved one is kept
 elsewhere without the person: the audit log's ``register.claim_approved`` entry
 (claim id, unit and area; who decided) and, until the register of spec 04
-replaces it, the unit's owner grant, which the roles' erasure handles.
+replaces it, the unit's owner grant, which the roles' erasure handles. The
+reviewers' notes about the claims (owner's name, unit, area) go too: unsent
+ones are deleted, the bot's copies of sent ones scrubbed.
+
+Wrong household codes typed (``household_code_attempts``) are exported but not
+erased: each row holds only a user id and a time, and is deleted within the
+hour it counts for (:mod:`civic.household_codes`). Erasing them would let anyone
+reset the limit on guessing codes with ``/deleteme`` and guess again.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from civic.register_claims import CLAIM, ClaimDraft, review_notices_prefix
+from storage.outbox import SqlOutboxRepository
 from storage.roles import erase_roles, export_roles
 from storage.tables import (
     chats,
@@ -60,11 +69,19 @@ class SqlPersonalDataRepository:
         """Everything stored about ``user_id``, as JSON-ready values."""
         return {
             "resident": await self._rows(residents, residents.c.user_id == user_id, one=True),
-            "flows": await self._rows(flows, flows.c.user_id == user_id),
+            "flows": await self._flows(user_id),
             "chat": await self._rows(chats, chats.c.chat_id == user_id, one=True),
             **await export_roles(self._conn, user_id),  # grants, tags, audit entries
             "owner_claims": await self._owner_claims(user_id),
             "household_codes_used": await self._household_codes_used(user_id),
+            "household_code_wrong_attempts": [
+                row["at"]
+                for row in await self._rows(
+                    household_code_attempts,
+                    household_code_attempts.c.user_id == user_id,
+                    order=household_code_attempts.c.at,
+                )
+            ],
             "updates_sent": [
                 {**row, "payload": json.loads(row["payload"])}
                 for row in await self._rows(
@@ -84,10 +101,8 @@ class SqlPersonalDataRepository:
             "flows": await self._delete(flows, flows.c.user_id == user_id),
             "chats": await self._delete(chats, chats.c.chat_id == user_id),
             "outbox": await self._delete(outbox, outbox.c.chat_id == user_id),
+            "owner_claims_notices": await self._take_back_claim_notices(user_id),
             "owner_claims": await self._delete(owner_claims, owner_claims.c.user_id == user_id),
-            "household_code_attempts": await self._delete(
-                household_code_attempts, household_code_attempts.c.user_id == user_id
-            ),
         }
         # A used code stays used (``used_at`` kept, so it cannot verify anyone
         # else); only who used it is forgotten.
@@ -102,8 +117,42 @@ class SqlPersonalDataRepository:
         )
         counts["inbox"] = scrubbed.rowcount or 0
         # Tags and owner grants go; offices held stay as revoked rows; the log forgets them.
-        counts.update(await erase_roles(self._conn, user_id, datetime.now(UTC)))
+        counts.update(await erase_roles(self._conn, user_id))
         return Erasure(counts)
+
+    async def _flows(self, user_id: int) -> list[dict[str, Any]]:
+        """The person's flows, drafts as JSON; a claim draft without its deed's file id."""
+        rows = await self._rows(flows, flows.c.user_id == user_id)
+        for row in rows:
+            draft = json.loads(row["draft"]) if row["draft"] else {}
+            if row["name"] == CLAIM and isinstance(draft, dict):
+                draft = ClaimDraft.exported(draft)
+            row["draft"] = draft
+        return list(rows)
+
+    async def _take_back_claim_notices(self, user_id: int) -> int:
+        """Reviewers' notes about the person's claims: unsent ones deleted, sent ones scrubbed.
+
+        They name the owner, the unit and the area; the claims they point to are
+        being deleted, so staff are not to be asked about them any more.
+        """
+        claim_ids = (
+            await self._conn.execute(
+                select(owner_claims.c.id).where(owner_claims.c.user_id == user_id)
+            )
+        ).scalars()
+        outboxes = SqlOutboxRepository(self._conn)
+        count = 0
+        for claim_id in claim_ids.all():
+            prefix = review_notices_prefix(claim_id)
+            count += await outboxes.discard_pending(prefix)
+            scrubbed = await self._conn.execute(
+                update(outbox)
+                .where(outbox.c.dedupe_key.startswith(prefix, autoescape=True))
+                .values(payload=ERASED_PAYLOAD)
+            )
+            count += scrubbed.rowcount or 0
+        return count
 
     async def _owner_claims(self, user_id: int) -> list[dict[str, Any]]:
         """The person's owner claims; of the deed photo only whether one was given.

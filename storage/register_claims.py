@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from civic.register_claims import Claim, ClaimStatus, RejectReason
+from civic.register_claims import Claim, ClaimStatus, DeedKind, RejectReason
 from storage.tables import owner_claims
 
 
@@ -35,6 +35,7 @@ class SqlRegisterClaimsRepository:
                 area_centi_m2=claim.area_centi_m2,
                 owner_name=claim.owner_name,
                 deed_file_id=claim.deed_file_id,
+                deed_kind=None if claim.deed_kind is None else claim.deed_kind.value,
                 status=claim.status.value,
                 reason_code=None if claim.reason_code is None else claim.reason_code.value,
                 reason=claim.reason,
@@ -83,25 +84,21 @@ class SqlRegisterClaimsRepository:
         )
         return claims[0] if claims else None
 
-    async def pending_in(self, community_code: str, limit: int) -> list[Claim]:
+    async def pending_in(
+        self, community_code: str, limit: int, *, excluding: int | None = None
+    ) -> list[Claim]:
         return await self._claims(
             select(owner_claims)
-            .where(
-                owner_claims.c.community_code == community_code,
-                owner_claims.c.status == ClaimStatus.PENDING.value,
-            )
+            .where(*_pending_in(community_code, excluding))
             .order_by(owner_claims.c.id)
             .limit(limit)
         )
 
-    async def count_pending_in(self, community_code: str) -> int:
+    async def count_pending_in(self, community_code: str, *, excluding: int | None = None) -> int:
         count = await self._conn.scalar(
             select(func.count())
             .select_from(owner_claims)
-            .where(
-                owner_claims.c.community_code == community_code,
-                owner_claims.c.status == ClaimStatus.PENDING.value,
-            )
+            .where(*_pending_in(community_code, excluding))
         )
         return int(count or 0)
 
@@ -137,6 +134,16 @@ class SqlRegisterClaimsRepository:
         return [_claim(row) for row in (await self._conn.execute(statement)).mappings()]
 
 
+def _pending_in(community_code: str, excluding: int | None) -> list[Any]:
+    conditions = [
+        owner_claims.c.community_code == community_code,
+        owner_claims.c.status == ClaimStatus.PENDING.value,
+    ]
+    if excluding is not None:
+        conditions.append(owner_claims.c.user_id != excluding)
+    return conditions
+
+
 def _claim(row: Any) -> Claim:
     return Claim(
         user_id=row["user_id"],
@@ -148,6 +155,10 @@ def _claim(row: Any) -> Claim:
         owner_name=row["owner_name"],
         deed_file_id=row["deed_file_id"],
         created_at=row["created_at"],
+        # A deed stored before kinds were kept was a photo.
+        deed_kind=None
+        if row["deed_file_id"] is None
+        else DeedKind(row["deed_kind"] or DeedKind.PHOTO.value),
         status=ClaimStatus(row["status"]),
         reason_code=None if row["reason_code"] is None else RejectReason(row["reason_code"]),
         reason=row["reason"],

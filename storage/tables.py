@@ -362,6 +362,9 @@ owner_claims = Table(
     Column("owner_name", String(64), nullable=False),
     # Telegram file id of the deed's photo: shown only to staff of the community.
     Column("deed_file_id", String(255), nullable=True),
+    # civic.register_claims.DeedKind: "photo", or "document" (an image or PDF sent as a
+    # file, shown to staff with sendDocument); NULL without a deed.
+    Column("deed_kind", String(8), nullable=True),
     # civic.register_claims.ClaimStatus: pending, approved, rejected, withdrawn.
     Column("status", String(12), nullable=False, server_default="pending"),
     # A rejection's common reason (civic.register_claims.RejectReason), shown in the
@@ -392,15 +395,18 @@ household_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_by", BigInteger, nullable=True, index=True),
     Column("used_at", UTCDateTime, nullable=True),
+    # The /codes update that printed it: handled again, that update prints no second batch.
+    Column("issue_update_id", BigInteger, nullable=True, index=True),
 )
 
-# Wrong household codes typed, per person: at most a few an hour (civic.household_codes).
+# Wrong household codes typed, per person and county-wide: at most a few an hour
+# (civic.household_codes). Kept through /deleteme (an id and a time, gone within the hour).
 household_code_attempts = Table(
     "household_code_attempts",
     metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
     Column("user_id", BigInteger, nullable=False),
-    Column("at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
     Index("ix_household_code_attempts_user_id_at", "user_id", "at"),
 )
 
@@ -415,4 +421,6 @@ building_links = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("rotated_by", BigInteger, nullable=True),
     Column("rotated_at", UTCDateTime, nullable=False),
+    # The /rotate update that raised it last: handled again, it does not raise it twice.
+    Column("last_update_id", BigInteger, nullable=True),
 )

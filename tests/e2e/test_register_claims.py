@@ -20,6 +20,7 @@ from tgemu.client import EmulatorClient, EmulatorUser, ReceivedMessage
 pytestmark = pytest.mark.e2e
 
 DEED = b"\xff\xd8\xff\xe0 a photo of a deed \xff\xd9"
+DEED_PDF = b"%PDF-1.4 a scanned deed %%EOF"
 
 
 def saying(*parts: str) -> Callable[[ReceivedMessage], bool]:
@@ -53,9 +54,13 @@ async def resident_with_unit(
 
 
 async def claim_unit(
-    resident: EmulatorUser, unit: str, area: str, name: str, *, photo: bool
+    resident: EmulatorUser, unit: str, area: str, name: str, *, photo: bool, pdf: bool = False
 ) -> ReceivedMessage:
-    """Go through /claim with the profile's unit; return the submitted screen."""
+    """Go through /claim with the profile's unit; return the submitted screen.
+
+    With ``pdf`` the deed is sent as a file: first one that cannot be a deed
+    (refused, saying which files are taken), then a PDF.
+    """
     flow = await say(resident, "/claim")
     assert "Owner claim" in (flow.text or "")
     flow = await tap(resident, flow, f"Use {unit}")
@@ -64,7 +69,15 @@ async def claim_unit(
     assert "owner's name exactly as on the deed" in (flow.text or "")
     flow = await say(resident, name)
     assert "photo of the deed" in (flow.text or "")
-    if photo:
+    if pdf:
+        await resident.send_document(b"notes", file_name="deed.txt", mime_type="text/plain")
+        refused = await resident.next_message(timeout=WAIT)
+        assert "I can't use this file as the deed" in (refused.text or "")
+        assert "PDF" in (refused.text or "")
+        await resident.send_document(DEED_PDF, file_name="deed.pdf", mime_type="application/pdf")
+        summary = await resident.next_message(timeout=WAIT)
+        assert "Deed: attached as a file" in (summary.text or "")
+    elif photo:
         await resident.send_photo(DEED)
         summary = await resident.next_message(timeout=WAIT)
     else:
@@ -131,8 +144,11 @@ async def test_staff_made_by_grant_reject_a_claim_with_a_reason_and_others_are_r
     await ask(county_admin, f"/grant {outsider.id} staff CB clerk", str(outsider.id))
     await outsider.wait_for(saying("Chengbei Community"), timeout=WAIT)
     bo = await resident_with_unit(emulator, "Bo", "HD-02-1", "5-602")
+    await bo.send_document(DEED_PDF, file_name="deed.pdf", mime_type="application/pdf")
+    unasked = await bo.next_message(timeout=WAIT)  # no claim started: the file is not used
+    assert "I can't use this file here" in (unasked.text or "")
 
-    sent = await claim_unit(bo, "5-602", "72.25", "Bo Li", photo=False)
+    sent = await claim_unit(bo, "5-602", "72.25", "Bo Li", photo=False, pdf=True)
     assert "Your claim was sent to the staff of Hedong Community" in (sent.text or "")
     again = await claim_unit(bo, "5-602", "72.25", "Bo Li", photo=False)
     assert "already waiting for staff; it was not sent twice" in (again.text or "")
@@ -140,7 +156,12 @@ async def test_staff_made_by_grant_reject_a_claim_with_a_reason_and_others_are_r
     notice = await clerk.wait_for(saying("New owner claim in Hedong Community", "5-602"), WAIT)
     card = await tap(clerk, notice, "Review")
     assert "Bo Li" in (card.text or "")
-    assert card.button_texts == ["Approve", "Reject"]  # no photo, no photo button
+    assert card.button_texts == ["Approve", "Reject", "Show deed file"]
+    press = await clerk.press(card, text="Show deed file")
+    await press.answer(timeout=WAIT)
+    deed = await clerk.wait_for(saying("Deed file of claim"), timeout=WAIT)
+    assert deed.document is not None
+    assert deed.document.get("file_name") == "deed.pdf"
     approve_data = card.button("Approve")["callback_data"]
 
     other = await say(outsider, "/claims HD")
@@ -167,7 +188,7 @@ async def test_staff_made_by_grant_reject_a_claim_with_a_reason_and_others_are_r
         card.message_id, callback_data=approve_data, chat_id=clerk.id, forge=True
     )
     late_answer = await late.answer(timeout=WAIT)
-    assert "already decided" in (late_answer.text or "")
+    assert "You already decided this claim" in (late_answer.text or "")
     profile = await say(bo, "/me")
     assert "Owner of" not in (profile.text or "")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +22,7 @@ from civic.register_claims import (
     ClaimOutcome,
     ClaimStatus,
     ConfirmClaim,
+    DeedKind,
     EditStep,
     EnterArea,
     EnterName,
@@ -34,8 +36,11 @@ from civic.register_claims import (
     Step,
     answer_step,
     check_name,
+    check_reason,
+    deed_document_accepted,
     first_step,
     format_area,
+    new_claim,
     parse_area,
     review_community,
     split_unit_scope,
@@ -45,6 +50,8 @@ from civic.roles import Actor, Grant, Position, Role, Scope, ScopeKind, unit_sco
 from handlers.register_claims_views import (
     OutboxNotices,
     card_screen,
+    decided_screen,
+    list_header,
     reason_screen,
     step_screen,
 )
@@ -318,3 +325,79 @@ def test_notices_are_in_the_recipients_language_and_never_carry_the_photo() -> N
         in (approved.payload["text"])
     )
     assert approved.dedupe_key == f"register:claim:{a_claim().id}:decided"
+
+
+# -- deeds sent as files, reasons, own claims, decided twice ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mime", "name", "accepted"),
+    [
+        ("image/jpeg", "deed.jpg", True),
+        ("image/png", None, True),
+        ("image/webp", "x", True),
+        ("image/HEIC", "IMG_0001.HEIC", True),
+        ("application/pdf", "scan.pdf", True),
+        (None, "scan.PDF", True),
+        ("application/octet-stream", "deed.jpeg", True),
+        ("application/octet-stream", "deed.bin", False),
+        ("application/msword", "deed.doc", False),
+        ("application/zip", "deed.pdf", False),  # the type decides when there is one
+        ("text/plain", "notes.txt", False),
+        (None, None, False),
+    ],
+)
+def test_a_deed_file_is_an_image_or_a_pdf(
+    mime: str | None, name: str | None, accepted: bool
+) -> None:
+    assert deed_document_accepted(mime, name) is accepted
+
+
+def test_a_deed_sent_as_a_file_is_kept_as_a_document_and_shown_as_one() -> None:
+    draft = ClaimDraft.for_resident(resident())
+    step, draft, _ = walk(draft, Step.UNIT, KeepUnit(), EnterArea("60"), EnterName("王芳"))
+    moved = answer_step(step, draft, GivePhoto("BQAC-file", DeedKind.DOCUMENT), PLACES)
+    assert moved.step is Step.CONFIRM
+    assert (moved.draft.deed_file_id, moved.draft.deed_kind) == ("BQAC-file", DeedKind.DOCUMENT)
+    assert ClaimDraft.from_json(moved.draft.to_json()) == moved.draft
+    claim = replace(new_claim(1, moved.draft, NOW), id=5)
+    assert claim.deed_is_document
+    assert "Deed: attached as a file" in step_screen(painter(), Step.CONFIRM, moved.draft).text
+    keyboard = card_screen(painter(), claim).keyboard
+    assert keyboard is not None
+    assert keyboard.inline_keyboard[-1][0].text == "Show deed file"
+    skipped = answer_step(Step.PHOTO, moved.draft, SkipPhoto(), PLACES).draft
+    assert (skipped.deed_file_id, skipped.deed_kind) == (None, None)
+    photo = answer_step(Step.PHOTO, moved.draft, GivePhoto("AgAC-photo"), PLACES).draft
+    assert not new_claim(1, photo, NOW).deed_is_document
+
+
+def test_a_drafts_export_says_a_deed_was_given_and_never_holds_its_file_id() -> None:
+    given = ClaimDraft(deed_file_id="AgAC-secret", photo_answered=True).to_json()
+    exported = ClaimDraft.exported(given)
+    assert "deed_file_id" not in exported
+    assert "AgAC-secret" not in repr(exported)
+    assert exported["deed_photo_given"] is True
+    assert ClaimDraft.exported(ClaimDraft().to_json())["deed_photo_given"] is False
+
+
+def test_an_empty_reason_is_empty_not_too_long() -> None:
+    assert check_reason(" \u3000 ")[0] is NameCheck.EMPTY
+    assert check_reason("x" * 201)[0] is NameCheck.TOO_LONG
+    assert check_reason(" 请带 原件 ") == (NameCheck.OK, "请带 原件")
+
+
+def test_a_second_press_by_the_same_reviewer_says_they_decided_it() -> None:
+    decided = a_claim(status=ClaimStatus.APPROVED, decided_by=7, decided_at=NOW)
+    mine = decided_screen(painter(), decided, by_me=False, viewer=7).text
+    theirs = decided_screen(painter(), decided, by_me=False, viewer=8).text
+    assert "You already decided this claim" in mine
+    assert "by someone else" not in mine
+    assert "already decided by someone else" in theirs
+
+
+def test_the_claims_list_says_how_many_own_claims_it_left_out() -> None:
+    header = list_header(painter(), "HD", 0, 0, own=1)
+    assert "No owner claims are waiting" in header
+    assert "Your own claims are not listed (1)" in header
+    assert "not listed" not in list_header(painter(), "HD", 2, 2)

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), server_default="0", nullable=False),
         sa.Column("rotated_by", sa.BigInteger(), nullable=True),
         sa.Column("rotated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_update_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("building_code", name=op.f("pk_building_links")),
     )
     op.create_table(
@@ -72,6 +73,7 @@ def upgrade() -> None:
         sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_by", sa.BigInteger(), nullable=True),
         sa.Column("used_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("issue_update_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_household_codes")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_household_codes_code_hash")),
     )
@@ -80,6 +82,9 @@ def upgrade() -> None:
             batch_op.f("ix_household_codes_community_code"), ["community_code"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_household_codes_used_by"), ["used_by"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_household_codes_issue_update_id"), ["issue_update_id"], unique=False
+        )
 
     op.create_table(
         "household_code_attempts",
@@ -97,6 +102,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_household_code_attempts_user_id_at", ["user_id", "at"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_household_code_attempts_at"), ["at"], unique=False)
 
     op.create_table(
         "owner_claims",
@@ -114,6 +120,7 @@ def upgrade() -> None:
         sa.Column("area_centi_m2", sa.BigInteger(), nullable=False),
         sa.Column("owner_name", sa.String(length=64), nullable=False),
         sa.Column("deed_file_id", sa.String(length=255), nullable=True),
+        sa.Column("deed_kind", sa.String(length=8), nullable=True),
         sa.Column("status", sa.String(length=12), server_default="pending", nullable=False),
         sa.Column("reason_code", sa.String(length=24), nullable=True),
         sa.Column("reason", sa.String(length=200), nullable=True),
@@ -200,11 +207,13 @@ def downgrade() -> None:
 
     op.drop_table("owner_claims")
     with op.batch_alter_table("household_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_household_codes_issue_update_id"))
         batch_op.drop_index(batch_op.f("ix_household_codes_used_by"))
         batch_op.drop_index(batch_op.f("ix_household_codes_community_code"))
 
     op.drop_table("household_codes")
     with op.batch_alter_table("household_code_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_household_code_attempts_at"))
         batch_op.drop_index("ix_household_code_attempts_user_id_at")
 
     op.drop_table("household_code_attempts")
