@@ -65,7 +65,8 @@ DEFAULT_LANGUAGE: Final = "zh_CN"
 """The language of a notification to someone who never registered (spec: Chinese first)."""
 
 AUDIT_PAGE: Final = 20
-"""Entries ``/audit`` shows: the newest twenty."""
+"""Entries ``/audit`` reads at a time: the newest twenty (fewer are shown if they do not
+fit in one message; the rest are the next page)."""
 
 MAX_USER_ID: Final = 2**53
 """Telegram user ids fit in 52 bits; anything larger is a typo, not a person."""
@@ -243,6 +244,34 @@ def parse_community(text: str, places: Places) -> str | Problem:
     if not scope_exists(Scope(ScopeKind.COMMUNITY, code), places):
         return Problem(RoleOutcome.UNKNOWN_COMMUNITY, text.strip()[:32])
     return code
+
+
+def parse_audit_args(
+    args: Sequence[str], places: Places
+) -> tuple[str | None, int | None] | Problem | None:
+    """``/audit [COMMUNITY] [ENTRY_ID]`` → ``(community, before_id)``; ``None``: not that shape.
+
+    Digits are an entry id (page back: entries older than it); anything else a
+    community code, checked. Either may be left out, in any order.
+    """
+    community: str | None = None
+    before_id: int | None = None
+    if len(args) > 2:
+        return None
+    for arg in args:
+        word = arg.strip()
+        if word.isascii() and word.isdigit():
+            if before_id is not None or not 0 < int(word) < MAX_USER_ID:
+                return None
+            before_id = int(word)
+            continue
+        if community is not None:
+            return None
+        parsed = parse_community(word, places)
+        if isinstance(parsed, Problem):
+            return parsed
+        community = parsed
+    return community, before_id
 
 
 # -- notifications ------------------------------------------------------------------------
@@ -663,6 +692,8 @@ class AuditPage:
     communities: frozenset[str] | None = None
     """What was read: ``None`` is everything (county admins, the operator)."""
     entries: tuple[AuditEntry, ...] = ()
+    more: bool = False
+    """Older entries exist beyond ``entries`` (the next page starts before the last shown)."""
 
 
 def audit_scope(
@@ -705,8 +736,13 @@ async def read_audit(
     community_code: str | None,
     places: Places,
     limit: int = AUDIT_PAGE,
+    before_id: int | None = None,
 ) -> AuditPage:
-    """The newest ``limit`` entries of what the actor may read, newest first."""
+    """The newest ``limit`` entries of what the actor may read, newest first.
+
+    ``before_id`` pages back: only entries older than that one (an id is a
+    stable cursor; a page number would shift as new entries are written).
+    """
     if community_code is not None and not scope_exists(
         Scope(ScopeKind.COMMUNITY, community_code), places
     ):
@@ -717,8 +753,13 @@ async def read_audit(
     if not decision.allowed:
         return AuditPage(RoleOutcome.REFUSED, decision, communities)
     async with uow:
-        entries = await uow.audit.recent(communities, limit)
-    return AuditPage(RoleOutcome.DONE, communities=communities, entries=tuple(entries))
+        entries = await uow.audit.recent(communities, limit + 1, before_id)
+    return AuditPage(
+        RoleOutcome.DONE,
+        communities=communities,
+        entries=tuple(entries[:limit]),
+        more=len(entries) > limit,
+    )
 
 
 # -- menus ---------------------------------------------------------------------------------

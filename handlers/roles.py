@@ -11,7 +11,7 @@ Syntax (private chats; codes as in ``config.toml``)::
     /tag USER_ID TAG [COMMUNITY]           /tag 123 expert        (the actor's community)
     /untag USER_ID TAG [COMMUNITY]
     /staff [COMMUNITY]
-    /audit [COMMUNITY]
+    /audit [COMMUNITY] [ENTRY_ID]          /audit HD 1234         (entries older than 1234)
 
 Chinese role, position and tag names work too (书记, 网格员, 管理员, 专家 ...).
 Each handler parses, calls a use case of :mod:`civic.roles_admin`, and renders
@@ -47,6 +47,7 @@ from civic.roles_admin import (
     grant_role,
     list_staff,
     menu_holders,
+    parse_audit_args,
     parse_community,
     parse_role_request,
     parse_tag,
@@ -265,7 +266,8 @@ async def staff(update: Update, context: BotContext) -> None:
 
 
 async def audit(update: Update, context: BotContext) -> None:
-    """The newest 20 audit entries: secretaries their community's, admins their scope's."""
+    """The newest audit entries that fit in a message: secretaries their community's,
+    admins their scope's; an entry id pages back to older ones."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
@@ -273,12 +275,20 @@ async def audit(update: Update, context: BotContext) -> None:
     actor = await actor_of(context, user.id)
     if await staff_only(message, context, actor):
         return
-    community = await community_argument(message, context)
-    if isinstance(community, Problem):
-        await reply(message, painter(context).problem(community))
+    parsed = parse_audit_args(context.args or (), services.places)
+    if parsed is None:
+        await reply(message, context.t("roles.audit.usage"))
         return
+    if isinstance(parsed, Problem):
+        await reply(message, painter(context).problem(parsed))
+        return
+    community, before_id = parsed
     page: AuditPage = await read_audit(
-        services.database.uow(read_only=True), actor, community, services.places
+        services.database.uow(read_only=True),
+        actor,
+        community,
+        services.places,
+        before_id=before_id,
     )
     if page.outcome is RoleOutcome.REFUSED:
         asked = community or (next(iter(page.communities)) if page.communities else None)
@@ -286,7 +296,7 @@ async def audit(update: Update, context: BotContext) -> None:
     elif page.outcome is not RoleOutcome.DONE:
         await reply(message, painter(context).problem(Problem(page.outcome)))
     else:
-        await reply(message, painter(context).audit_page(page.communities, page.entries))
+        await reply(message, painter(context).audit_page(page, community))
 
 
 async def community_argument(message: Message, context: BotContext) -> str | Problem | None:

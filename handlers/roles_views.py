@@ -9,15 +9,24 @@ list and the audit log are read by several people, spec 06 S2).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
 from typing import Any, Final
 
-from bot.html import bold, escape
+from bot.html import bold, escape, truncate, utf16_length
 from bot.i18n import N_, Catalogs, Translator, format_datetime, resolve_locale
-from civic import audit
+from civic import audit, household_codes, register_claims
 from civic.audit import AuditEntry
 from civic.places import Places
 from civic.roles import Action, Grant, Position, Role, Scope, ScopeKind, Tag
-from civic.roles_admin import NoticeKind, Problem, RoleNotice, RoleOutcome, StaffList
+from civic.roles_admin import (
+    ERASED_OWN_DATA,
+    AuditPage,
+    NoticeKind,
+    Problem,
+    RoleNotice,
+    RoleOutcome,
+    StaffList,
+)
 from handlers.menus import Audience, MenuCommand, commands_for
 
 ROLE_NAME: Final = {
@@ -75,7 +84,44 @@ ACTION_NAME: Final = {
     audit.ROLES_TAG: N_("roles.action.tag"),
     audit.ROLES_UNTAG: N_("roles.action.untag"),
     audit.ROLES_HANDOVER: N_("roles.action.handover"),
+    register_claims.CLAIM_APPROVED: N_("roles.action.claim_approved"),
+    register_claims.CLAIM_REJECTED: N_("roles.action.claim_rejected"),
+    household_codes.AUDIT_CODES_ISSUED: N_("roles.action.codes_issued"),
+    household_codes.AUDIT_CODE_ROTATED: N_("roles.action.code_rotated"),
+    household_codes.AUDIT_VERIFIED: N_("roles.action.verified"),
 }
+"""Every action an :class:`civic.audit.AuditEntry` is written with, by name (a unit test
+collects the ``action=`` of every ``AuditEntry(...)`` in :mod:`civic` and checks)."""
+DETAIL_NAME: Final = {
+    "role": N_("roles.detail.role"),
+    "position": N_("roles.detail.position"),
+    "scope_kind": N_("roles.detail.scope_kind"),
+    "scope": N_("roles.detail.scope"),
+    "tag": N_("roles.detail.tag"),
+    "cause": N_("roles.detail.cause"),
+    "secretary": N_("roles.detail.secretary"),
+    "counts": N_("roles.detail.counts"),
+    "claim_id": N_("roles.detail.claim_id"),
+    "unit": N_("roles.detail.unit"),
+    "area_m2": N_("roles.detail.area_m2"),
+    "reason_code": N_("roles.detail.reason_code"),
+    "reason": N_("roles.detail.reason"),
+    "count": N_("roles.detail.count"),
+    "units": N_("roles.detail.units"),
+    "compound": N_("roles.detail.compound"),
+    "building": N_("roles.detail.building"),
+    "expires_at": N_("roles.detail.expires_at"),
+    "version": N_("roles.detail.version"),
+    "from": N_("roles.detail.from"),
+}
+"""The detail fields the audit entries of today carry, by name; an unknown one shows its key."""
+CAUSE_NAME: Final = {ERASED_OWN_DATA: N_("roles.cause.erased_own_data")}
+MESSAGE_LIMIT: Final = 4096
+"""Telegram's limit on a message's text, in UTF-16 units after entities are parsed."""
+AUDIT_LINE_LIMIT: Final = 400
+"""One audit line at most (a rejection reason may be long): twenty lines fit in a message."""
+DETAIL_TEXT_LIMIT: Final = 80
+"""Free text in details (a rejection's reason) is cut here in the log; the claim keeps it."""
 USAGE: Final = {
     "grant": N_("roles.grant.usage"),
     "revoke": N_("roles.revoke.usage"),
@@ -279,7 +325,7 @@ class RolesPainter:
         return "\n".join(lines)
 
     def audit_line(self, entry: AuditEntry) -> str:
-        """``time · actor · action · target · details`` in the community's time zone."""
+        """``time · actor · action · target · community · details`` in the community's time zone."""
         timezone = self.places.timezone_of(entry.community_code)
         actor = self.t("roles.audit.operator") if entry.actor_id is None else str(entry.actor_id)
         action = ACTION_NAME.get(entry.action)
@@ -292,36 +338,98 @@ class RolesPainter:
         ]
         if entry.community_code is not None:
             parts.append(self.escape(entry.community_code))
-        details = self.details(entry.details)
+        details = self.details(entry.details, timezone)
         if details:
             parts.append(details)
         return " · ".join(parts)
 
-    def details(self, details: Mapping[str, Any]) -> str:
-        """A few plain fields; roles, positions and tags by name."""
-        shown: list[str] = []
-        for key, value in sorted(details.items()):
-            text = str(value)
-            if key == "role" and value in Role._value2member_map_:
-                text = self.t(ROLE_NAME[Role(value)])
-            elif key == "position" and value in Position._value2member_map_:
-                text = self.t(POSITION_NAME[Position(value)])
-            elif key == "tag" and value in Tag._value2member_map_:
-                text = self.t(TAG_NAME[Tag(value)])
-            elif key == "secretary" and value is None:
-                text = self.t("roles.audit.no_secretary")
-            elif isinstance(value, Mapping):
-                text = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "0"
-            shown.append(f"{self.escape(str(key))}={self.escape(text)}")
-        return ", ".join(shown)
+    def details(self, details: Mapping[str, Any], timezone: str) -> str:
+        """The entry's fields by name (:data:`DETAIL_NAME`), values in words where they are
+        codes (roles, tags, reasons, levels) and times in the community's time zone."""
+        fields = dict(details)
+        kind, code = fields.get("scope_kind"), fields.get("scope")
+        if isinstance(kind, str) and kind in ScopeKind._value2member_map_ and isinstance(code, str):
+            del fields["scope_kind"]  # the scope by name says what kind of place it is
+            fields["scope"] = Scope(ScopeKind(kind), code)
+        shown = [
+            self.t(
+                "roles.audit.detail",
+                name=self.t(DETAIL_NAME[key]) if key in DETAIL_NAME else self.escape(str(key)),
+                value=self.detail_value(key, value, timezone),
+            )
+            for key, value in sorted(fields.items())
+        ]
+        return self.t("roles.list_separator").join(shown)
 
-    def audit_page(
-        self, communities: Collection[str] | None, entries: Collection[AuditEntry]
-    ) -> str:
-        title = self.t("roles.audit.title", where=self.where(communities))
-        if not entries:
-            return f"{bold(title)}\n{self.t('roles.audit.empty')}"
-        return "\n".join([bold(title), *(self.audit_line(e) for e in entries)])
+    def detail_value(self, key: str, value: Any, timezone: str) -> str:
+        """One detail's value, escaped."""
+        # Lazy: these views import this module (for /help), so it cannot import them at the top.
+        from handlers.register_claims_views import REASON_TEXT
+        from handlers.residents_views import LEVEL_TEXT
+
+        names: Mapping[str, Mapping[Any, str]] = {
+            "role": ROLE_NAME,
+            "position": POSITION_NAME,
+            "tag": TAG_NAME,
+            "scope_kind": SCOPE_KIND_NAME,
+            "cause": CAUSE_NAME,
+            "from": LEVEL_TEXT,
+            "reason_code": REASON_TEXT,
+        }
+        if key in names and value in names[key]:
+            return self.t(names[key][value])
+        if isinstance(value, Scope):
+            return self.scope(value)
+        if key == "secretary" and value is None:
+            return self.t("roles.audit.no_secretary")
+        if key == "expires_at" and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return self.escape(value)
+            return format_datetime(moment, self.t.locale, timezone)
+        if isinstance(value, Mapping):
+            return self.escape(", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "0")
+        text = str(value)
+        if len(text) > DETAIL_TEXT_LIMIT:
+            text = text[: DETAIL_TEXT_LIMIT - 1] + "…"
+        return self.escape(text)
+
+    def audit_page(self, page: AuditPage, asked: str | None = None) -> str:
+        """The entries that fit in one message, newest first, and how to read older ones.
+
+        Twenty entries with long rejection reasons would pass Telegram's 4096
+        characters and the message would fail every time: lines are added while
+        they fit (each cut at :data:`AUDIT_LINE_LIMIT`), room kept for the note
+        that says how many were left out and the command for the next page
+        (``/audit [COMMUNITY] ENTRY_ID``: older than the last entry shown).
+        Lengths are counted on the HTML, which is never shorter than what
+        Telegram counts.
+        """
+        title = f"<b>{self.t('roles.audit.title', where=self.where(page.communities))}</b>"
+        if not page.entries:
+            return f"{title}\n{self.t('roles.audit.empty')}"
+        reserve = utf16_length(self.older_note(asked, len(page.entries), page.entries[0].id))
+        lines = [title]
+        used = utf16_length(title)
+        for entry in page.entries:
+            line = truncate(self.audit_line(entry), AUDIT_LINE_LIMIT)
+            if used + 1 + utf16_length(line) + 1 + reserve > MESSAGE_LIMIT and len(lines) > 1:
+                break
+            lines.append(line)
+            used += 1 + utf16_length(line)
+        shown = len(lines) - 1
+        left_out = len(page.entries) - shown
+        if left_out or page.more:
+            lines.append(self.older_note(asked, left_out, page.entries[shown - 1].id))
+        return "\n".join(lines)
+
+    def older_note(self, asked: str | None, left_out: int, last_shown: int | None) -> str:
+        """How many entries of this page did not fit, and the command for older ones."""
+        command = " ".join(part for part in ("/audit", asked, str(last_shown or 0)) if part)
+        if left_out:
+            return self.t("roles.audit.cut", count=left_out, command=command)
+        return self.t("roles.audit.older", command=command)
 
 
 def compose_notice(

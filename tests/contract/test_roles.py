@@ -322,3 +322,24 @@ async def test_only_residents_of_the_community_are_tagged_and_nobody_learns_wher
         assert await uow.audit.recent(None, 10) == []
     listing = await list_staff(database.uow(read_only=True), secretary, None, PLACES)
     assert listing.registered == frozenset()
+
+
+async def test_the_audit_log_pages_back_from_an_entry(database: Database) -> None:
+    async with database.uow() as uow:
+        ids = [
+            await uow.audit.record(
+                AuditEntry(NOW + timedelta(minutes=n), 9, audit.ROLES_TAG, "HD", LI, {"n": n})
+            )
+            for n in range(5)
+        ]
+        await uow.commit()
+    first = await read_audit(database.uow(read_only=True), ADMIN, "HD", PLACES, limit=2)
+    second = await read_audit(
+        database.uow(read_only=True), ADMIN, "HD", PLACES, limit=2, before_id=ids[3]
+    )
+    last = await read_audit(
+        database.uow(read_only=True), ADMIN, "HD", PLACES, limit=2, before_id=ids[1]
+    )
+    assert ([e.id for e in first.entries], first.more) == ([ids[4], ids[3]], True)
+    assert ([e.id for e in second.entries], second.more) == ([ids[2], ids[1]], True)
+    assert ([e.id for e in last.entries], last.more) == ([ids[0]], False)
