@@ -36,9 +36,6 @@ class HandoverRegistry:
         """Add (or replace) the capability's hand-over; registering twice is harmless."""
         self._functions[name] = function
 
-    def unregister(self, name: str) -> None:
-        self._functions.pop(name, None)
-
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._functions))

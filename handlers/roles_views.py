@@ -322,7 +322,25 @@ class RolesPainter:
             lines.extend(f"• {user_id} — {self.tag(tag)}" for user_id, tag in listing.tags)
         else:
             lines.append(self.t("roles.staff.no_tags"))
-        return "\n".join(lines)
+        return self.fit(lines)
+
+    def fit(self, lines: list[str]) -> str:
+        """The lines that fit in one message (4096), and how many did not.
+
+        A community may tag hundreds of representatives; a message over the
+        limit would fail every time, so the list stops early and says so.
+        """
+        reserve = utf16_length(self.t("roles.staff.cut", count=len(lines)))
+        kept: list[str] = []
+        used = 0
+        for line in lines:
+            length = utf16_length(line) + 1
+            if used + length + reserve > MESSAGE_LIMIT:
+                kept.append(self.t("roles.staff.cut", count=len(lines) - len(kept)))
+                break
+            kept.append(line)
+            used += length
+        return "\n".join(kept)
 
     def audit_line(self, entry: AuditEntry) -> str:
         """``time · actor · action · target · community · details`` in the community's time zone."""

@@ -234,3 +234,19 @@ def test_audit_arguments_are_a_community_and_an_entry_id_in_any_order() -> None:
     unknown = parse_audit_args(["XX"], PLACES)
     assert isinstance(unknown, Problem)
     assert unknown.outcome is RoleOutcome.UNKNOWN_COMMUNITY
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_a_long_staff_list_fits_in_one_message_and_says_what_is_left_out(locale: str) -> None:
+    from civic.roles import Tag
+    from civic.roles_admin import StaffList
+
+    tags = tuple((10_000_000_000 + n, tag) for n in range(400) for tag in Tag)
+    listing = StaffList(RoleOutcome.DONE, community_code="HD", tags=tags)
+    text = painter(locale).staff_list(listing)
+    assert utf16_length(text) <= MESSAGE_LIMIT
+    total = len(tags) + 4  # title, roles' heading (nobody), owners, tags' heading
+    shown = text.count("\n")  # every line but the last, the note
+    note = re.search(r"(\d+)", text.splitlines()[-1])
+    assert note is not None
+    assert int(note.group(1)) == total - shown
