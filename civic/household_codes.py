@@ -13,19 +13,28 @@ Codes, and why they look like this:
   (:func:`normalise_code`).
 * **Unguessable.** Drawn with :mod:`secrets`: 31⁸ ≈ 8.5 × 10¹¹ codes. With even
   10 000 live codes a guess succeeds with a chance of about 1 in 85 million, and
-  a person gets :data:`MAX_FAILURES` wrong guesses per hour
-  (:func:`redeem_household_code`).
+  a person gets :data:`MAX_FAILURES` wrong guesses per hour, and the whole county
+  ``[residents] household_code_wrong_per_hour`` (:func:`redeem_household_code`).
 * **Never stored.** The table keeps only the SHA-256 of the normalised code
   (:func:`code_hash`), so a copy of the database verifies no one by reading it.
   An offline search of the whole space is possible for someone holding the
   database; a keyed hash would stop that, but would make every printed code
   depend on the bot's signing key never changing.
-* **Single use, expiring** ``[residents] household_code_days`` after printing.
+* **Single use, expiring** at the end of the day printed on the slip
+  (``[residents] household_code_days`` after printing, in the community's time
+  zone: :func:`expiry`), so the slip's date is true to the minute.
 
 Failed attempts are counted in the database (``household_code_attempts``), not by
 the per-user flood control: that one allows 20 messages per 10 s and lives in
 memory, so a restart would reset it; a per-hour count that survives restarts is
-what makes guessing hopeless.
+what makes guessing hopeless. The rows outlive ``/deleteme`` (they hold only an
+id and a time and age out within the hour): otherwise erasing one's data would
+reset one's limit. A county-wide cap on wrong guesses per hour stops someone
+spreading guesses over many accounts; once reached, everyone waits a little.
+
+``/codes`` and ``/rotate`` are idempotent by Telegram ``update_id``: an update
+handled again after a crash neither prints a second batch nor rotates twice (which
+would void the QR code just sent).
 
 Building codes (:func:`civic.residents.location_code`) carry a per-building
 version: :func:`rotate_building_code` raises it, so a photographed QR code stops
@@ -41,9 +50,10 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
 
 from civic.audit import AuditEntry
 from civic.outbox import OutgoingMessage
@@ -75,6 +85,12 @@ MAX_CODES: Final = 200
 MAX_FAILURES: Final = 5
 """Wrong codes a person may type per :data:`FAILURE_WINDOW` (then they wait)."""
 FAILURE_WINDOW: Final = timedelta(hours=1)
+COUNTY_FAILURES: Final = 200
+"""Default of ``[residents] household_code_wrong_per_hour``: wrong codes the whole county
+may type per :data:`FAILURE_WINDOW` (honest typos are a handful; more is someone guessing
+with many accounts)."""
+MAX_COUNT_DIGITS: Final = 4
+"""``/codes``' COUNT is at most :data:`MAX_CODES`; longer digit strings are not converted."""
 
 AUDIT_CODES_ISSUED: Final = "residents.codes_issued"
 AUDIT_CODE_ROTATED: Final = "residents.code_rotated"
@@ -121,6 +137,28 @@ def household_payload(code: str) -> str:
     return f"{HOUSEHOLD_LINK_PREFIX}{code}"
 
 
+def parse_count(text: str) -> int | None:
+    """``/codes``' COUNT as typed: ASCII digits only (``"²".isdigit()`` is true but
+    ``int("²")`` raises), few enough to convert cheaply; ``None`` if it is not a count."""
+    cleaned = text.strip()
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > MAX_COUNT_DIGITS:
+        return None
+    return int(cleaned)
+
+
+def expiry(now: datetime, valid_days: int, timezone: str) -> tuple[date, datetime]:
+    """The last day printed on a slip and the moment the code stops working.
+
+    The slip shows only a date, so the code works until that day ends in the
+    community's time zone: issued on 25 November at 20:00 for 30 days, it works
+    all of 25 December and stops at midnight.
+    """
+    zone = ZoneInfo(timezone)
+    last_day = (now.astimezone(zone) + timedelta(days=valid_days)).date()
+    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone)
+    return last_day, end.astimezone(now.tzinfo)
+
+
 def is_household_payload(payload: str | None) -> bool:
     """Whether a ``/start`` payload is a household code's link (``hc_...``)."""
     return payload is not None and payload[: len(HOUSEHOLD_LINK_PREFIX)].lower() == (
@@ -149,6 +187,8 @@ class HouseholdCode:
     used_by: int | None = None
     used_at: datetime | None = None
     """Kept when the user erases their data (``used_by`` emptied): the code stays used."""
+    issue_update_id: int | None = None
+    """The ``/codes`` update that printed it: that update never prints a second batch."""
     id: int | None = None
 
     def status(self, now: datetime) -> CodeStatus:
@@ -198,6 +238,9 @@ def resolve_place(code: str, places: Places) -> CodePlace | None:
 
 class IssueOutcome(StrEnum):
     ISSUED = "issued"
+    ALREADY_ISSUED = "already_issued"
+    """This very update printed its batch before (handled again after a crash): the
+    codes were sent then and cannot be shown again — only their hashes are kept."""
     REFUSED = "refused"
     """:attr:`IssueResult.decision` says why."""
     UNKNOWN_PLACE = "unknown_place"
@@ -215,7 +258,11 @@ class IssueResult:
     place: CodePlace | None = None
     codes: tuple[IssuedCode, ...] = ()
     expires_at: datetime | None = None
+    last_day: date | None = None
+    """The date printed on the slips: the codes work until it ends (:func:`expiry`)."""
     bad_unit: str | None = None
+    already: int = 0
+    """For :attr:`IssueOutcome.ALREADY_ISSUED`: how many codes that batch had."""
 
 
 def codes_wanted(count: int, units: Sequence[str]) -> int:
@@ -239,7 +286,8 @@ async def issue_household_codes(
 
     With units, ``count`` codes are printed for each unit (a household of
     several adults needs several); without, ``count`` codes for the place. The
-    audit entry records how many and where — never the codes.
+    audit entry records how many and where — never the codes. The same
+    ``update_id`` a second time prints nothing (:attr:`IssueOutcome.ALREADY_ISSUED`).
     """
     place = resolve_place(place_code, places)
     if place is None:
@@ -256,7 +304,12 @@ async def issue_household_codes(
         if check is not UnitCheck.OK:
             return IssueResult(IssueOutcome.BAD_UNIT, place=place, bad_unit=unit)
         labels.append(cleaned)
-    expires_at = now + timedelta(days=valid_days)
+    if update_id is not None:
+        async with uow:
+            already = await uow.household_codes.issued_by_update(update_id)
+        if already:
+            return IssueResult(IssueOutcome.ALREADY_ISSUED, place=place, already=already)
+    last_day, expires_at = expiry(now, valid_days, places.timezone_of(place.community_code))
     issued: list[IssuedCode] = []
     seen: set[str] = set()
     for label in labels or [None]:  # no units named: codes for the whole place
@@ -274,6 +327,7 @@ async def issue_household_codes(
                 issued_by=actor.user_id,
                 issued_at=now,
                 expires_at=expires_at,
+                issue_update_id=update_id,
             )
             issued.append(IssuedCode(code, record))
     async with uow:
@@ -295,7 +349,13 @@ async def issue_household_codes(
             )
         )
         await uow.commit()
-    return IssueResult(IssueOutcome.ISSUED, place=place, codes=tuple(issued), expires_at=expires_at)
+    return IssueResult(
+        IssueOutcome.ISSUED,
+        place=place,
+        codes=tuple(issued),
+        expires_at=expires_at,
+        last_day=last_day,
+    )
 
 
 # -- redeeming ------------------------------------------------------------------------------
@@ -316,6 +376,8 @@ class RedeemOutcome(StrEnum):
     NOT_REGISTERED = "not_registered"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     """:data:`MAX_FAILURES` wrong codes in the last hour: try again at ``retry_at``."""
+    COUNTY_BUSY = "county_busy"
+    """The county's wrong codes this hour reached the cap: everyone waits until ``retry_at``."""
 
 
 FAILURES: Final = frozenset(
@@ -337,14 +399,34 @@ class RedeemResult:
     retry_at: datetime | None = None
 
 
+async def _must_wait(
+    uow: UnitOfWork, user_id: int, now: datetime, county_cap: int
+) -> tuple[RedeemOutcome, datetime] | None:
+    """Whether guessing is paused for this person (their own limit) or for everyone (the
+    county's), and until when; ``None`` if they may try a code."""
+    since = now - FAILURE_WINDOW
+    mine = await uow.household_codes.failures_since(user_id, since)
+    if len(mine) >= MAX_FAILURES:
+        return RedeemOutcome.TOO_MANY_ATTEMPTS, mine[-MAX_FAILURES] + FAILURE_WINDOW
+    everyone = await uow.household_codes.all_failures_since(since)
+    if len(everyone) >= county_cap:
+        return RedeemOutcome.COUNTY_BUSY, everyone[-county_cap] + FAILURE_WINDOW
+    return None
+
+
 async def redeem_household_code(
-    uow: UnitOfWork, user_id: int, text: str, now: datetime
+    uow: UnitOfWork,
+    user_id: int,
+    text: str,
+    now: datetime,
+    county_cap: int = COUNTY_FAILURES,
 ) -> RedeemResult:
     """``/code ABCD-2345`` (or its deep link) from a registered resident.
 
-    The attempt limit is checked before the code is looked up, so even the right
-    code waits once the limit is reached: otherwise the limit would still answer
-    guesses. A malformed text is not a guess and is not counted.
+    The attempt limits are checked before the code is looked up, so even the
+    right code waits once a limit is reached: otherwise the limit would still
+    answer guesses. A malformed text is not a guess and is not counted.
+    ``county_cap`` is ``[residents] household_code_wrong_per_hour``.
     """
     code = normalise_code(text)
     async with uow:
@@ -353,13 +435,9 @@ async def redeem_household_code(
             return RedeemResult(RedeemOutcome.NOT_REGISTERED)
         if code is None:
             return RedeemResult(RedeemOutcome.MALFORMED, resident)
-        recent = await uow.household_codes.failures_since(user_id, now - FAILURE_WINDOW)
-        if len(recent) >= MAX_FAILURES:
-            return RedeemResult(
-                RedeemOutcome.TOO_MANY_ATTEMPTS,
-                resident,
-                retry_at=min(recent) + FAILURE_WINDOW,
-            )
+        wait = await _must_wait(uow, user_id, now, county_cap)
+        if wait is not None:
+            return RedeemResult(wait[0], resident, retry_at=wait[1])
         found = await uow.household_codes.find(code_hash(code))
         outcome = _redeem_outcome(resident, found, now)
         if outcome in FAILURES:
@@ -412,6 +490,7 @@ async def start_with_household_code(
     places: Places,
     now: datetime,
     update_id: int,
+    county_cap: int = COUNTY_FAILURES,
 ) -> HouseholdStartResult:
     """``/start hc_ABCD2345``, the link printed on a slip.
 
@@ -424,20 +503,20 @@ async def start_with_household_code(
     async with uow:
         registered = await uow.residents.get(user_id) is not None
     if registered:
-        redeemed = await redeem_household_code(uow, user_id, payload, now)
+        redeemed = await redeem_household_code(uow, user_id, payload, now, county_cap)
         return HouseholdStartResult(HouseholdStart.REDEEMED, redeemed=redeemed)
     code = normalise_code(payload)
     preset: HouseholdPreset | None = None
     why: RedeemOutcome | None = RedeemOutcome.MALFORMED
     if code is not None:
         async with uow:
-            recent = await uow.household_codes.failures_since(user_id, now - FAILURE_WINDOW)
+            wait = await _must_wait(uow, user_id, now, county_cap)
             found = None
-            if len(recent) < MAX_FAILURES:
+            if wait is None:
                 found = await uow.household_codes.find(code_hash(code))
             status = found.status(now) if found is not None else None
-            if len(recent) >= MAX_FAILURES:
-                why = RedeemOutcome.TOO_MANY_ATTEMPTS
+            if wait is not None:
+                why = wait[0]
             elif found is None or status is None or found.id is None:
                 why = RedeemOutcome.UNKNOWN
             elif status is CodeStatus.USED:
@@ -463,6 +542,16 @@ async def start_with_household_code(
 # -- building codes ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BuildingLink:
+    """A rotated building: the version signed into its printed QR code, and the update
+    that last raised it (so that update, handled again, does not raise it twice)."""
+
+    building_code: str
+    version: int
+    last_update_id: int | None = None
+
+
 class RotateOutcome(StrEnum):
     ROTATED = "rotated"
     REFUSED = "refused"
@@ -476,6 +565,9 @@ class RotateResult:
     building_code: str | None = None
     community_code: str | None = None
     version: int = 0
+    repeated: bool = False
+    """This very update rotated before (handled again after a crash): ``version`` is the
+    current one, not raised again, so the QR code sent then keeps working."""
 
 
 async def rotate_building_code(
@@ -489,7 +581,9 @@ async def rotate_building_code(
     """``/rotate BUILDING``: a new printed code for the building; the old one stops locating.
 
     An old code still pre-selects the building for whoever scans it (it is no
-    secret where the notice hangs); it just proves nothing any more.
+    secret where the notice hangs); it just proves nothing any more. The same
+    ``update_id`` a second time does not rotate again: it answers with the current
+    version, whose code is the one sent the first time.
     """
     place = resolve_place(building_code, places)
     if place is None or place.building_code is None:
@@ -500,7 +594,18 @@ async def rotate_building_code(
             RotateOutcome.REFUSED, decision, place.building_code, place.community_code
         )
     async with uow:
-        version = await uow.building_links.rotate(place.building_code, actor.user_id, now)
+        link = await uow.building_links.get(place.building_code)
+        if update_id is not None and link is not None and link.last_update_id == update_id:
+            return RotateResult(
+                RotateOutcome.ROTATED,
+                building_code=place.building_code,
+                community_code=place.community_code,
+                version=link.version,
+                repeated=True,
+            )
+        version = await uow.building_links.rotate(
+            place.building_code, actor.user_id, now, update_id
+        )
         await uow.audit.record(
             AuditEntry(
                 at=now,
@@ -520,12 +625,6 @@ async def rotate_building_code(
     )
 
 
-async def building_versions(uow: UnitOfWork) -> dict[str, int]:
-    """Every rotated building's current version (buildings never rotated are at 0)."""
-    async with uow:
-        return await uow.building_links.versions()
-
-
 # -- verification by staff ---------------------------------------------------------------
 
 
@@ -533,7 +632,23 @@ class VerifyOutcome(StrEnum):
     VERIFIED = "verified"
     ALREADY = "already"
     REFUSED = "refused"
+    """The actor may verify no one anywhere (:func:`may_verify_somewhere`)."""
     NOT_A_RESIDENT = "not_a_resident"
+    """Not a resident of a community the actor may verify in: nobody registered, or
+    registered elsewhere — deliberately the same answer, so ids cannot be probed."""
+
+
+def may_verify_somewhere(actor: Actor, places: Places) -> Decision:
+    """Whether ``actor`` may verify residents of any community at all.
+
+    Asked before anyone is looked up, so that someone who may not verify learns
+    nothing about who is registered; :attr:`Decision.POSITION` if they are staff
+    in a position that may not, else :attr:`Decision.NOT_STAFF`.
+    """
+    decisions = {decide(actor, Action.VERIFY_RESIDENTS, c.code, places) for c in places.communities}
+    if Decision.ALLOWED in decisions:
+        return Decision.ALLOWED
+    return Decision.POSITION if Decision.POSITION in decisions else Decision.NOT_STAFF
 
 
 @dataclass(frozen=True)
@@ -560,14 +675,21 @@ async def verify_resident(
 
     The resident is told, in their language, through the outbox (in the same
     transaction as the change, keyed by the audit entry so it goes out once).
+    Whether the actor may verify at all is decided before the person is looked up,
+    and a resident of a community the actor does not serve gets the answer of an
+    unknown id: otherwise any staff member, grid worker or liaison could learn
+    who is registered, and where, by trying ids.
     """
+    decision = may_verify_somewhere(actor, places)
+    if not decision.allowed:
+        return VerifyResult(VerifyOutcome.REFUSED, decision)
     async with uow:
         resident = await uow.residents.get(user_id)
-        if resident is None:
+        if (
+            resident is None
+            or not decide(actor, Action.VERIFY_RESIDENTS, resident.community_code, places).allowed
+        ):
             return VerifyResult(VerifyOutcome.NOT_A_RESIDENT)
-        decision = decide(actor, Action.VERIFY_RESIDENTS, resident.community_code, places)
-        if not decision.allowed:
-            return VerifyResult(VerifyOutcome.REFUSED, decision, resident)
         if resident.level is VerificationLevel.VERIFIED:
             return VerifyResult(VerifyOutcome.ALREADY, resident=resident)
         verified = replace(resident, level=VerificationLevel.VERIFIED, updated_at=now)

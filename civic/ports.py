@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self
 
 from civic.audit import AuditEntry
 from civic.flows import Flow
-from civic.household_codes import HouseholdCode
+from civic.household_codes import BuildingLink, HouseholdCode
 from civic.jobs import DueJob
 from civic.outbox import OutgoingMessage
 from civic.places import Building, Community, Compound, Places, SyncResult
@@ -189,13 +189,21 @@ class HouseholdCodesRepository(Protocol):
         """Mark it used by ``user_id`` if still unused and unexpired; ``False`` otherwise."""
         ...
 
-    async def used_by(self, user_id: int) -> list[HouseholdCode]: ...
-
-    async def record_failure(self, user_id: int, now: datetime, forget_before: datetime) -> None:
-        """Count one wrong code; drop the person's guesses before ``forget_before``."""
+    async def issued_by_update(self, update_id: int) -> int:
+        """How many codes the ``/codes`` of this update printed (0: none yet)."""
         ...
 
-    async def failures_since(self, user_id: int, since: datetime) -> list[datetime]: ...
+    async def record_failure(self, user_id: int, now: datetime, forget_before: datetime) -> None:
+        """Count one wrong code; drop everyone's guesses before ``forget_before``."""
+        ...
+
+    async def failures_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When this person typed wrong codes after ``since``, oldest first."""
+        ...
+
+    async def all_failures_since(self, since: datetime) -> list[datetime]:
+        """When anyone in the county typed wrong codes after ``since``, oldest first."""
+        ...
 
 
 class BuildingLinksRepository(Protocol):
@@ -203,10 +211,16 @@ class BuildingLinksRepository(Protocol):
 
     async def version(self, building_code: str) -> int: ...
 
+    async def get(self, building_code: str) -> BuildingLink | None:
+        """The building's row; ``None`` if it was never rotated."""
+        ...
+
     async def versions(self) -> dict[str, int]: ...
 
-    async def rotate(self, building_code: str, by: int | None, now: datetime) -> int:
-        """Raise the version by one; return the new one."""
+    async def rotate(
+        self, building_code: str, by: int | None, now: datetime, update_id: int | None = None
+    ) -> int:
+        """Raise the version by one, remembering the update that did; return the new one."""
         ...
 
 
@@ -215,6 +229,10 @@ class OutboxRepository(Protocol):
 
     async def enqueue(self, messages: Sequence[OutgoingMessage], now: datetime) -> None:
         """Queue messages; one whose ``dedupe_key`` is already queued is left out."""
+        ...
+
+    async def discard_pending(self, dedupe_prefix: str) -> int:
+        """Take back unsent messages whose ``dedupe_key`` starts with the prefix; how many."""
         ...
 
 
@@ -237,11 +255,15 @@ class RegisterClaimsRepository(Protocol):
         """The person's pending claim to this unit, if any (one at a time)."""
         ...
 
-    async def pending_in(self, community_code: str, limit: int) -> list[RegisterClaim]:
-        """The community's pending claims, oldest first."""
+    async def pending_in(
+        self, community_code: str, limit: int, *, excluding: int | None = None
+    ) -> list[RegisterClaim]:
+        """The community's pending claims, oldest first; none of ``excluding``'s."""
         ...
 
-    async def count_pending_in(self, community_code: str) -> int: ...
+    async def count_pending_in(self, community_code: str, *, excluding: int | None = None) -> int:
+        """How many pending claims :meth:`pending_in` would list without a limit."""
+        ...
 
     async def settle(
         self,

@@ -56,6 +56,7 @@ from civic.flows import DONE_STEP, Flow
 from civic.places import Building, Community, Compound, Places
 
 if TYPE_CHECKING:
+    from civic.household_codes import HouseholdCode
     from civic.ports import UnitOfWork
 
 LANGUAGES: Final = ("zh_CN", "en")
@@ -518,6 +519,33 @@ def with_household(draft: ProfileDraft, preset: HouseholdPreset) -> ProfileDraft
         preset=Step.BUILDING if preset.building_code else Step.COMPOUND,
         household_code_id=preset.code_id,
     )
+
+
+class CodeMiss(StrEnum):
+    """Why the household code whose link started onboarding did not verify the newcomer
+    on confirming (they are registered all the same, and told why and what to do)."""
+
+    USED = "used"
+    """Someone else used it between the link and the confirmation."""
+    EXPIRED = "expired"
+    OTHER_COMPOUND = "other_compound"
+    """They chose another compound than the code's: nobody is verified for a place
+    they did not register in."""
+
+
+def household_code_miss(
+    code: HouseholdCode | None, resident: Resident, now: datetime
+) -> CodeMiss | None:
+    """Why ``code`` cannot verify ``resident`` now; ``None`` if it can (or already did)."""
+    if code is None:
+        return CodeMiss.USED
+    if code.compound_code != resident.compound_code:
+        return CodeMiss.OTHER_COMPOUND
+    if code.used_at is not None:
+        return None if code.used_by == resident.user_id else CodeMiss.USED
+    if now >= code.expires_at:
+        return CodeMiss.EXPIRED
+    return None
 
 
 def verified_at(
@@ -987,6 +1015,8 @@ class AnswerResult:
     resident: Resident | None = None
     previous: Resident | None = None
     """The resident before a relocation, to show what changed."""
+    code_miss: CodeMiss | None = None
+    """Registered through a household code's link, but not verified by it: why."""
 
     @property
     def draft(self) -> ProfileDraft:
@@ -1019,7 +1049,9 @@ async def answer_flow(
         if replayed is None and active is not None and active.has_seen(update_id):
             replayed = active
         if replayed is not None:
-            return AnswerResult(AnswerOutcome.REPLAYED, replayed, await uow.residents.get(user_id))
+            resident = await uow.residents.get(user_id)
+            miss = await _replayed_miss(uow, replayed, resident, now)
+            return AnswerResult(AnswerOutcome.REPLAYED, replayed, resident, code_miss=miss)
         if active is None:
             return AnswerResult(AnswerOutcome.NO_FLOW)
         if message_id is not None and not active.accepts_press_on(message_id):
@@ -1066,10 +1098,11 @@ async def _finish(
         if current is not None:
             return AnswerResult(AnswerOutcome.ALREADY_REGISTERED, finished, current)
         resident = new_resident(user_id, draft, now)
+        miss: CodeMiss | None = None
         if draft.household_code_id is not None:
-            resident = await _verify_with_code(uow, resident, draft.household_code_id, now)
+            resident, miss = await _verify_with_code(uow, resident, draft.household_code_id, now)
         await uow.residents.add(resident)
-        return AnswerResult(AnswerOutcome.REGISTERED, finished, resident)
+        return AnswerResult(AnswerOutcome.REGISTERED, finished, resident, code_miss=miss)
     if current is None:
         return AnswerResult(AnswerOutcome.NO_FLOW, finished)
     moved = relocated(current, draft, now)
@@ -1080,15 +1113,29 @@ async def _finish(
 
 async def _verify_with_code(
     uow: UnitOfWork, resident: Resident, code_id: int, now: datetime
-) -> Resident:
+) -> tuple[Resident, CodeMiss | None]:
     """A new resident whose onboarding a household code's link started: verified, if it
-    is still unused and unexpired and they registered in its compound; else as they are."""
+    is still unused and unexpired and they registered in its compound; else as they are,
+    with the reason (the registration screen says it, and what to do)."""
     code = await uow.household_codes.get(code_id)
-    if code is None or code.compound_code != resident.compound_code:
-        return resident
+    miss = household_code_miss(code, resident, now)
+    if miss is not None or code is None:
+        return resident, miss
     if not await uow.household_codes.claim(code_id, resident.user_id, now):
-        return resident  # used or expired meanwhile
-    return verified_at(resident, code.building_code, code.unit_label, now)
+        return resident, CodeMiss.USED  # taken a moment ago
+    return verified_at(resident, code.building_code, code.unit_label, now), None
+
+
+async def _replayed_miss(
+    uow: UnitOfWork, flow: Flow, resident: Resident | None, now: datetime
+) -> CodeMiss | None:
+    """The reason again, when the confirming update is handled a second time."""
+    if flow.name != ONBOARD or not flow.finished or resident is None:
+        return None
+    code_id = ProfileDraft.from_json(flow.draft).household_code_id
+    if code_id is None or resident.level is VerificationLevel.VERIFIED:
+        return None
+    return household_code_miss(await uow.household_codes.get(code_id), resident, now)
 
 
 class RelocationStart(StrEnum):

@@ -34,6 +34,7 @@ from civic.residents import (
     ChooseCommunity,
     ChooseCompound,
     ChooseLanguage,
+    CodeMiss,
     ConfirmProfile,
     DeepLink,
     EnterUnit,
@@ -106,6 +107,14 @@ UNIT_NOTICES: Final = {
     AnswerOutcome.UNIT_TOO_LONG: N_("residents.onboard.unit_too_long"),
     AnswerOutcome.UNIT_INVALID: N_("residents.onboard.unit_invalid"),
 }
+
+CODE_MISS_NOTICES: Final = {
+    CodeMiss.USED: N_("residents.code.miss_used"),
+    CodeMiss.EXPIRED: N_("residents.code.miss_expired"),
+    CodeMiss.OTHER_COMPOUND: N_("residents.code.miss_other_compound"),
+}
+"""Registered through a household code's link, but the code did not verify them: why,
+and what to do (spec: bad input gets a clear message)."""
 
 
 # -- every update: who is this? -------------------------------------------------------------
@@ -375,7 +384,11 @@ async def outcome_screen(
             return profile_screen(painter, resident, notice=context.t("residents.start.registered"))
         if flow.name == RELOCATE:
             return relocated_screen(painter, result.previous, resident)
-        return registered_screen(painter, resident)
+        screen = registered_screen(painter, resident)
+        if result.code_miss is not None:
+            why = context.t(CODE_MISS_NOTICES[result.code_miss])
+            return Screen(f"{why}\n\n{screen.text}", screen.keyboard)
+        return screen
     if flow.finished:
         return Screen(context.t("residents.flow.closed"))
     if result.outcome is AnswerOutcome.UNKNOWN_PLACE:

@@ -35,7 +35,9 @@ from civic.household_codes import (
     codes_wanted,
     format_code,
     household_payload,
+    is_household_payload,
     issue_household_codes,
+    parse_count,
     redeem_household_code,
     rotate_building_code,
     start_with_household_code,
@@ -43,6 +45,7 @@ from civic.household_codes import (
 )
 from civic.places import Places
 from civic.residents import deep_link, location_code, place_names
+from civic.roles_admin import parse_user_id
 from handlers import flows
 from handlers.permissions import actor_of, refusal, reply
 from handlers.residents import (
@@ -67,6 +70,7 @@ REDEEM_TEXT: Final[Mapping[RedeemOutcome, str]] = {
     RedeemOutcome.OTHER_COMPOUND: N_("residents.code.other_compound"),
     RedeemOutcome.NOT_REGISTERED: N_("residents.code.not_registered"),
     RedeemOutcome.TOO_MANY_ATTEMPTS: N_("residents.code.too_many"),
+    RedeemOutcome.COUNTY_BUSY: N_("residents.code.county_busy"),
 }
 RETRYABLE: Final = frozenset(
     {
@@ -79,8 +83,15 @@ RETRYABLE: Final = frozenset(
 """After these the ``/code`` flow stays open: the person may type the code again."""
 
 
-HOUSEHOLD_START: Final = filters.Regex(r"^/start(@\w+)?\s+[hH][cC]_")
-"""``/start hc_...``: taken here, before the residents' own ``/start``."""
+class _HouseholdStart(filters.MessageFilter):
+    """``/start hc_...``: taken here, before the residents' own ``/start``."""
+
+    def filter(self, message: Message) -> bool:
+        words = (message.text or "").split(maxsplit=2)
+        return len(words) > 1 and is_household_payload(words[1])
+
+
+HOUSEHOLD_START: Final = _HouseholdStart(name="household_start")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -112,9 +123,14 @@ def _time(context: BotContext, moment: datetime, zone: str) -> str:
     return format_time(moment, context.locale, zone)
 
 
-async def show_redeemed(message: Message, context: BotContext, result: RedeemResult) -> None:
-    """Verified: the profile with the news on top; otherwise the reason and what to do."""
+async def show_redeemed(
+    message: Message, context: BotContext, result: RedeemResult, *, again: bool = False
+) -> None:
+    """Verified: the profile with the news on top; otherwise the reason and what to do
+    (``again``: in ``/code``'s flow, where a wrong code may be typed again)."""
     text = redeem_text(context, result)
+    if again and result.outcome in RETRYABLE:
+        text = joined(text, context.t("residents.code.again")) or text
     if result.outcome is RedeemOutcome.VERIFIED and result.resident is not None:
         screen = profile_screen(painter_of(context), result.resident, notice=text)
         await send(context, message.chat_id, screen)
@@ -134,7 +150,7 @@ async def code(update: Update, context: BotContext) -> None:
     text = " ".join(context.args or ())
     if text:
         result = await redeem_household_code(
-            services.database.uow(), user.id, text, services.clock.now()
+            services.database.uow(), user.id, text, services.clock.now(), county_cap(context)
         )
         await show_redeemed(message, context, result)
         return
@@ -176,7 +192,9 @@ async def code_text(update: Update, context: BotContext, flow: Flow) -> None:
         return
     services = context.services
     now = services.clock.now()
-    result = await redeem_household_code(services.database.uow(), flow.user_id, message.text, now)
+    result = await redeem_household_code(
+        services.database.uow(), flow.user_id, message.text, now, county_cap(context)
+    )
     if result.outcome not in RETRYABLE:
         async with services.database.uow() as uow:
             done = flow.moved(
@@ -184,14 +202,7 @@ async def code_text(update: Update, context: BotContext, flow: Flow) -> None:
             )
             await uow.flows.save(done)
             await uow.commit()
-    text = redeem_text(context, result)
-    if result.outcome in RETRYABLE:
-        text = joined(text, context.t("residents.code.again")) or text
-    if result.outcome is RedeemOutcome.VERIFIED and result.resident is not None:
-        screen = profile_screen(painter_of(context), result.resident, notice=text)
-        await send(context, message.chat_id, screen)
-        return
-    await reply(message, text)
+    await show_redeemed(message, context, result, again=True)
 
 
 # -- /start hc_... -----------------------------------------------------------------------------
@@ -203,6 +214,7 @@ HOUSEHOLD_NOTICE: Final[Mapping[RedeemOutcome, str]] = {
     RedeemOutcome.USED: N_("residents.code.link_used"),
     RedeemOutcome.EXPIRED: N_("residents.code.link_expired"),
     RedeemOutcome.TOO_MANY_ATTEMPTS: N_("residents.code.link_too_many"),
+    RedeemOutcome.COUNTY_BUSY: N_("residents.code.link_county_busy"),
 }
 
 
@@ -220,6 +232,7 @@ async def start_with_code(update: Update, context: BotContext) -> None:
         services.places,
         services.clock.now(),
         update.update_id,
+        county_cap(context),
     )
     if result.kind is HouseholdStart.REDEEMED and result.redeemed is not None:
         await show_redeemed(message, context, result.redeemed)
@@ -269,7 +282,7 @@ async def codes(update: Update, context: BotContext) -> None:
         await reply(message, context.t("residents.codes.usage", max=MAX_CODES))
         return
     place_code, count_text, units = args[0], args[1], args[2:]
-    count = int(count_text) if count_text.isdigit() else 0
+    count = parse_count(count_text) or 0  # 0 is refused as a count, with the limits
     now = services.clock.now()
     result = await issue_household_codes(
         services.database.uow(),
@@ -286,6 +299,12 @@ async def codes(update: Update, context: BotContext) -> None:
         community = result.place.community_code if result.place is not None else None
         await reply(message, refusal(context, actor, result.decision, community))
         return
+    if result.outcome is IssueOutcome.ALREADY_ISSUED and result.place is not None:
+        where = place_text(context, services.places, result.place)
+        await reply(
+            message, context.t("residents.codes.already", count=result.already, place=where)
+        )
+        return
     if result.outcome is not IssueOutcome.ISSUED or result.place is None:
         await reply(
             message,
@@ -300,7 +319,7 @@ async def codes(update: Update, context: BotContext) -> None:
         )
         return
     zone = services.places.timezone_of(result.place.community_code)
-    expires = format_date(result.expires_at or now, context.locale, zone)
+    expires = format_date(result.last_day or now, context.locale, zone)
     where = place_text(context, services.places, result.place)
     sheet = codes_sheet(context.t, result.codes, where, expires, bot_username(context))
     filename = f"household-codes-{result.place.building_code or result.place.compound_code}.html"
@@ -428,10 +447,10 @@ async def verify(update: Update, context: BotContext) -> None:
         await reply(message, context.t("common.refused.not_staff"))
         return
     args = list(context.args or ())
-    if len(args) != 1 or not args[0].isdigit():
+    target = parse_user_id(args[0]) if len(args) == 1 else None
+    if not isinstance(target, int):
         await reply(message, context.t("residents.verify.usage"))
         return
-    target = int(args[0])
     catalogs = services.catalogs
 
     def compose(language: str) -> Mapping[str, Any]:
@@ -448,18 +467,22 @@ async def verify(update: Update, context: BotContext) -> None:
         compose,
         update.update_id,
     )
-    if result.outcome is VerifyOutcome.NOT_A_RESIDENT:
-        await reply(message, context.t("residents.verify.not_a_resident", user=target))
-        return
     if result.outcome is VerifyOutcome.REFUSED:
-        community = result.resident.community_code if result.resident else None
-        await reply(message, refusal(context, actor, result.decision, community))
+        await reply(message, refusal(context, actor, result.decision, None))
+        return
+    if result.outcome is VerifyOutcome.NOT_A_RESIDENT:  # unknown, or another community's
+        await reply(message, context.t("residents.verify.not_yours", user=target))
         return
     if result.outcome is VerifyOutcome.ALREADY:
         await reply(message, context.t("residents.verify.already", user=target))
         return
     services.sender.wake()
     await reply(message, context.t("residents.verify.done", user=target))
+
+
+def county_cap(context: BotContext) -> int:
+    """``[residents] household_code_wrong_per_hour``: the county's wrong codes an hour."""
+    return context.services.settings.config.residents.household_code_wrong_per_hour
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.household_codes import HouseholdCode
@@ -34,6 +34,7 @@ class SqlHouseholdCodesRepository:
                     "issued_by": c.issued_by,
                     "issued_at": c.issued_at,
                     "expires_at": c.expires_at,
+                    "issue_update_id": c.issue_update_id,
                 }
                 for c in codes
             ],
@@ -63,23 +64,22 @@ class SqlHouseholdCodesRepository:
         )
         return bool(result.rowcount)
 
-    async def used_by(self, user_id: int) -> list[HouseholdCode]:
-        """The codes ``user_id`` used, oldest first (``/mydata`` shows their places)."""
-        rows = await self._conn.execute(
-            select(household_codes)
-            .where(household_codes.c.used_by == user_id)
-            .order_by(household_codes.c.used_at)
+    async def issued_by_update(self, update_id: int) -> int:
+        """How many codes the ``/codes`` of ``update_id`` printed (an indexed count)."""
+        found = await self._conn.scalar(
+            select(func.count())
+            .select_from(household_codes)
+            .where(household_codes.c.issue_update_id == update_id)
         )
-        return [_code(row._mapping) for row in rows]
+        return int(found or 0)
 
     async def record_failure(self, user_id: int, now: datetime, forget_before: datetime) -> None:
-        """One wrong code typed by ``user_id``; their guesses before ``forget_before``
-        no longer count and are dropped, so the table stays as small as the window."""
+        """One wrong code typed by ``user_id``. Everyone's guesses before
+        ``forget_before`` no longer count and are dropped, so the table stays as
+        small as the window, and a person who erased their data leaves no trace
+        past the hour."""
         await self._conn.execute(
-            delete(household_code_attempts).where(
-                household_code_attempts.c.user_id == user_id,
-                household_code_attempts.c.at < forget_before,
-            )
+            delete(household_code_attempts).where(household_code_attempts.c.at < forget_before)
         )
         await self._conn.execute(household_code_attempts.insert().values(user_id=user_id, at=now))
 
@@ -91,6 +91,16 @@ class SqlHouseholdCodesRepository:
                 household_code_attempts.c.user_id == user_id,
                 household_code_attempts.c.at > since,
             )
+            .order_by(household_code_attempts.c.at)
+        )
+        return [row.at for row in rows]
+
+    async def all_failures_since(self, since: datetime) -> list[datetime]:
+        """When anyone typed wrong codes after ``since``, oldest first (the county's cap
+        bounds how many rows the window holds)."""
+        rows = await self._conn.execute(
+            select(household_code_attempts.c.at)
+            .where(household_code_attempts.c.at > since)
             .order_by(household_code_attempts.c.at)
         )
         return [row.at for row in rows]
@@ -112,5 +122,6 @@ def _code(row: Any) -> HouseholdCode:
         expires_at=row["expires_at"],
         used_by=row["used_by"],
         used_at=row["used_at"],
+        issue_update_id=row["issue_update_id"],
         id=row["id"],
     )

@@ -158,6 +158,9 @@ class ResidentsSection(Section):
     """Minimum verification level whose co-signs, ratings and RSVPs count (spec 01)."""
     household_code_days: int = Field(30, ge=1, le=365)
     """Days a printed one-time household code stays valid (spec 01, 04: codes expire)."""
+    household_code_wrong_per_hour: int = Field(200, ge=1, le=100_000)
+    """Wrong household codes the whole county may type per hour; then everyone waits, so
+    guessing spread over many accounts stays hopeless (:mod:`civic.household_codes`)."""
 
 
 class ReportsSection(Section):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from civic.household_codes import (
     RedeemOutcome,
     RotateOutcome,
     VerifyOutcome,
+    VerifyResult,
     code_hash,
     format_code,
     household_payload,
@@ -33,12 +34,18 @@ from civic.household_codes import (
 from civic.places import sync_places
 from civic.residents import (
     AnswerOutcome,
+    ChooseBuilding,
+    ChooseCompound,
     ChooseLanguage,
+    CodeMiss,
     ConfirmProfile,
     GiveConsent,
+    GoBack,
     KeepUnit,
     Resident,
+    SkipUnit,
     StartOutcome,
+    Step,
     VerificationLevel,
     answer_flow,
     location_code,
@@ -115,7 +122,8 @@ async def test_issued_codes_are_stored_only_as_hashes_and_audited_without_them(
         entries = await uow.audit.recent(None, 10)
     assert {r["code_hash"] for r in rows} == {code_hash(c) for c in codes}
     assert sorted(r["unit_label"] for r in rows) == ["101", "101", "102", "102"]
-    assert all(r["expires_at"] == NOW + timedelta(days=30) for r in rows)
+    # 30 days on, to the end of that day in Shanghai (NOW is 16:00 there)
+    assert all(r["expires_at"] == datetime(2026, 12, 25, 16, 0, tzinfo=UTC) for r in rows)
     stored = repr(rows) + repr(entries)
     assert not any(c in stored or format_code(c) in stored for c in codes)
     assert [e.action for e in entries] == [AUDIT_CODES_ISSUED]
@@ -172,7 +180,7 @@ async def test_expired_unknown_malformed_and_other_compound_codes_verify_no_one(
     [code] = await issue(db, "HD-01", 1)
     [elsewhere] = await issue(db, "HD-02", 1)
 
-    expired = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(days=30))
+    expired = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(days=31))
     unknown = await redeem_household_code(db.uow(), RESIDENT, "ABCD-2345", NOW)
     malformed = await redeem_household_code(db.uow(), RESIDENT, "ABC", NOW)
     moved = await redeem_household_code(db.uow(), RESIDENT, elsewhere, NOW)
@@ -282,11 +290,16 @@ async def test_staff_verify_a_resident_of_their_community_who_is_told(db: Databa
 
     other = await verify_resident(db.uow(), CB_CLERK, RESIDENT, PLACES, NOW, compose)
     nobody = await verify_resident(db.uow(), ADMIN, 5, PLACES, NOW, compose)
+    resident_try = await verify_resident(db.uow(), Actor(3), RESIDENT, PLACES, NOW, compose)
     done = await verify_resident(db.uow(), ADMIN, RESIDENT + 1, PLACES, NOW, compose, 77)
     again = await verify_resident(db.uow(), ADMIN, RESIDENT + 1, PLACES, NOW, compose)
 
-    assert (other.outcome, other.decision) == (VerifyOutcome.REFUSED, Decision.OTHER_COMMUNITY)
+    assert other.outcome is VerifyOutcome.NOT_A_RESIDENT, "another community's resident"
     assert nobody.outcome is VerifyOutcome.NOT_A_RESIDENT
+    assert (resident_try.outcome, resident_try.decision) == (
+        VerifyOutcome.REFUSED,
+        Decision.NOT_STAFF,
+    )
     assert done.outcome is VerifyOutcome.VERIFIED
     assert again.outcome is VerifyOutcome.ALREADY
     async with db.uow(read_only=True) as uow:
@@ -322,7 +335,186 @@ async def test_mydata_lists_the_codes_used_and_deleteme_unlinks_them(db: Databas
     assert found is not None
     assert found.used_by is None
     assert found.used_at == NOW
-    assert failures == []
+    assert failures == [NOW], "kept through erasure: /deleteme does not reset the limit"
     await register(db, a_resident(RESIDENT + 2))
     reused = await redeem_household_code(db.uow(), RESIDENT + 2, code, NOW)
     assert reused.outcome is RedeemOutcome.USED, "an erased user's code stays used"
+
+
+async def test_verify_answers_alike_for_an_unknown_id_and_another_communitys_resident(
+    db: Database,
+) -> None:
+    """Staff cannot learn by trying ids who is registered, or where."""
+    await register(db, a_resident())
+
+    def compose(language: str) -> Mapping[str, Any]:
+        return {"text": "verified"}
+
+    elsewhere = await verify_resident(db.uow(), CB_CLERK, RESIDENT, PLACES, NOW, compose)
+    unknown = await verify_resident(db.uow(), CB_CLERK, RESIDENT + 99, PLACES, NOW, compose)
+    resident_elsewhere = await verify_resident(db.uow(), Actor(3), RESIDENT, PLACES, NOW, compose)
+    resident_unknown = await verify_resident(
+        db.uow(), Actor(3), RESIDENT + 99, PLACES, NOW, compose
+    )
+
+    assert elsewhere == unknown == VerifyResult(VerifyOutcome.NOT_A_RESIDENT)
+    assert resident_elsewhere == resident_unknown
+    assert resident_elsewhere.outcome is VerifyOutcome.REFUSED
+    stored = await resident(db)
+    assert stored is not None
+    assert stored.level is VerificationLevel.UNVERIFIED
+
+
+async def test_deleteme_does_not_reset_the_limit_on_wrong_codes(db: Database) -> None:
+    for minute in range(MAX_FAILURES):
+        await start_with_household_code(
+            db.uow(), RESIDENT, "hc_ABCD2345", PLACES, NOW + timedelta(minutes=minute), minute
+        )
+    async with db.uow() as uow:
+        await uow.personal_data.erase(RESIDENT)
+        await uow.commit()
+    [code] = await issue(db, "HD-01", 1)
+
+    again = await start_with_household_code(
+        db.uow(), RESIDENT, household_payload(code), PLACES, NOW + timedelta(minutes=10), 10
+    )
+
+    assert again.code_outcome is RedeemOutcome.TOO_MANY_ATTEMPTS
+
+
+async def test_the_county_wide_cap_makes_everyone_wait_and_old_guesses_age_out(
+    db: Database,
+) -> None:
+    cap = 3
+    await register(db, a_resident())
+    [code] = await issue(db, "HD-01", 1)
+    for n in range(cap):  # three accounts, one guess each: under each one's own limit
+        await start_with_household_code(
+            db.uow(), RESIDENT + 10 + n, "hc_ABCD2345", PLACES, NOW + timedelta(minutes=n), n, cap
+        )
+
+    blocked = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(minutes=5), cap)
+    newcomer = await start_with_household_code(
+        db.uow(), RESIDENT + 50, household_payload(code), PLACES, NOW + timedelta(minutes=5), 9, cap
+    )
+    later = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(minutes=61), cap)
+
+    assert blocked.outcome is RedeemOutcome.COUNTY_BUSY
+    assert blocked.retry_at == NOW + timedelta(hours=1)
+    assert newcomer.code_outcome is RedeemOutcome.COUNTY_BUSY
+    assert later.outcome is RedeemOutcome.VERIFIED
+    await redeem_household_code(db.uow(), RESIDENT, "ABCD-2345", NOW + timedelta(minutes=63), cap)
+    async with db.uow(read_only=True) as uow:
+        left = await uow.household_codes.all_failures_since(NOW - timedelta(days=1))
+    assert left == [NOW + timedelta(minutes=63)], "guesses older than the hour are dropped"
+
+
+async def test_rotate_handled_twice_for_one_update_rotates_once(db: Database) -> None:
+    first = await rotate_building_code(db.uow(), ADMIN, "HD-01-1", PLACES, NOW, update_id=501)
+    again = await rotate_building_code(db.uow(), ADMIN, "HD-01-1", PLACES, NOW, update_id=501)
+    next_one = await rotate_building_code(db.uow(), ADMIN, "HD-01-1", PLACES, NOW, update_id=502)
+
+    assert (first.version, first.repeated) == (1, False)
+    assert (again.version, again.repeated) == (1, True), "the QR code sent first still works"
+    assert next_one.version == 2
+    async with db.uow(read_only=True) as uow:
+        actions = [e.action for e in await uow.audit.recent(None, 10)]
+    assert actions == [AUDIT_CODE_ROTATED, AUDIT_CODE_ROTATED]
+
+
+async def test_codes_handled_twice_for_one_update_print_one_batch(db: Database) -> None:
+    def issue_for(update_id: int) -> Any:
+        return issue_household_codes(
+            db.uow(), ADMIN, "HD-01-1", 3, [], PLACES, NOW, 30, update_id=update_id
+        )
+
+    first = await issue_for(601)
+    again = await issue_for(601)
+    other = await issue_for(602)
+
+    assert first.outcome is IssueOutcome.ISSUED
+    assert (again.outcome, again.already, again.codes) == (IssueOutcome.ALREADY_ISSUED, 3, ())
+    assert other.outcome is IssueOutcome.ISSUED
+    async with db.uow(read_only=True) as uow:
+        rows = list(await uow.connection.execute(select(tables.household_codes)))
+        actions = [e.action for e in await uow.audit.recent(None, 10)]
+    assert len(rows) == 6
+    assert actions == [AUDIT_CODES_ISSUED, AUDIT_CODES_ISSUED]
+
+
+async def test_a_code_works_all_of_its_last_printed_day_and_not_a_minute_after(
+    db: Database,
+) -> None:
+    evening = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    result = await issue_household_codes(db.uow(), ADMIN, "HD-01", 2, [], PLACES, evening, 30)
+    assert result.last_day == date(2026, 12, 25)
+    first, second = (i.code for i in result.codes)
+    await register(db, a_resident(), a_resident(RESIDENT + 1))
+
+    last_minute = await redeem_household_code(
+        db.uow(),
+        RESIDENT,
+        first,
+        datetime(2026, 12, 25, 15, 59, tzinfo=UTC),  # 23:59 local
+    )
+    midnight = await redeem_household_code(
+        db.uow(),
+        RESIDENT + 1,
+        second,
+        datetime(2026, 12, 25, 16, 0, tzinfo=UTC),  # 00:00 local
+    )
+
+    assert last_minute.outcome is RedeemOutcome.VERIFIED
+    assert midnight.outcome is RedeemOutcome.EXPIRED
+
+
+async def test_a_newcomer_whose_code_was_used_meanwhile_is_told_why_on_registering(
+    db: Database,
+) -> None:
+    await register(db, a_resident(RESIDENT + 1))
+    [code] = await issue(db, "HD-01-1", 1)
+    started = await start_with_household_code(
+        db.uow(), RESIDENT, household_payload(code), PLACES, NOW, 1
+    )
+    assert started.code_outcome is None
+    await redeem_household_code(db.uow(), RESIDENT + 1, code, NOW)  # someone else, first
+
+    steps: list[Any] = [ChooseLanguage("en"), SkipUnit(), GiveConsent(), ConfirmProfile()]
+    for update_id, answer in enumerate(steps, start=2):
+        result = await answer_flow(db.uow(), RESIDENT, answer, PLACES, NOW, update_id, None)
+    replayed = await answer_flow(db.uow(), RESIDENT, ConfirmProfile(), PLACES, NOW, 5, None)
+
+    assert (result.outcome, result.code_miss) == (AnswerOutcome.REGISTERED, CodeMiss.USED)
+    assert (replayed.outcome, replayed.code_miss) == (AnswerOutcome.REPLAYED, CodeMiss.USED)
+    stored = await resident(db)
+    assert stored is not None
+    assert stored.level is VerificationLevel.UNVERIFIED
+
+
+async def test_a_newcomer_who_chose_another_compound_is_told_the_code_was_not_used(
+    db: Database,
+) -> None:
+    [code] = await issue(db, "HD-01", 1)
+    await start_with_household_code(db.uow(), RESIDENT, household_payload(code), PLACES, NOW, 1)
+    steps: list[Any] = [
+        ChooseLanguage("en"),
+        GoBack(Step.BUILDING),  # from the building back to the compound
+        ChooseCompound("HD-02"),
+        ChooseBuilding(None),
+        SkipUnit(),
+        GiveConsent(),
+        ConfirmProfile(),
+    ]
+    result = None
+    for update_id, answer in enumerate(steps, start=2):
+        result = await answer_flow(db.uow(), RESIDENT, answer, PLACES, NOW, update_id, None)
+
+    assert result is not None
+    assert (result.outcome, result.code_miss) == (
+        AnswerOutcome.REGISTERED,
+        CodeMiss.OTHER_COMPOUND,
+    )
+    async with db.uow(read_only=True) as uow:
+        still = await uow.household_codes.find(code_hash(code))
+    assert still is not None
+    assert still.used_at is None, "the code stays usable for the household it was printed for"

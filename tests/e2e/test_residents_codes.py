@@ -87,7 +87,7 @@ async def test_a_household_code_verifies_once_and_wrong_used_or_expired_codes_sa
 async def test_a_newcomer_opening_a_slips_link_joins_verified(
     emulator: EmulatorClient, county_admin: EmulatorUser
 ) -> None:
-    _, [code] = await sheet_codes(emulator, county_admin, "/codes HD-03-2 1 302")
+    _, [code, second] = await sheet_codes(emulator, county_admin, "/codes HD-03-2 1 302 303")
     cai = await emulator.create_user(first_name="Cai", language_code="en")
 
     flow = await say(cai, f"/start hc_{code.replace('-', '')}")
@@ -104,6 +104,17 @@ async def test_a_newcomer_opening_a_slips_link_joins_verified(
     assert "Verification: verified" in profile
     assert "Building: Building 2" in profile
     assert "302" in profile
+
+    # a second slip's link, whose code someone else uses before the newcomer confirms
+    dee = await emulator.create_user(first_name="Dee", language_code="en")
+    flow = await say(dee, f"/start hc_{second.replace('-', '')}")
+    flow = await tap(dee, flow, "English")
+    flow = await tap(dee, flow, 'Keep "303"')
+    flow = await tap(dee, flow, "I agree")
+    assert "you are now verified" in ((await say(cai, f"/code {second}")).text or "")
+    done = await tap(dee, flow, "Confirm")
+    assert "not verified: your household code was used by someone else" in (done.text or "")
+    assert "/code" in (done.text or "")
 
 
 async def test_a_rotated_building_code_stops_locating_and_the_new_png_does(
@@ -152,9 +163,23 @@ async def test_residents_and_other_communities_staff_are_refused(
     await say(county_admin, f"/grant {clerk.id} staff CB clerk")
     told = await clerk.next_message(timeout=WAIT)
     assert "clerk of Chengbei Community" in (told.text or "")
-    for command in ("/codes HD-03-1 2", "/rotate HD-03-1", f"/verify {fay.id}"):
+    for command in ("/codes HD-03-1 2", "/rotate HD-03-1"):
         refused = await say(clerk, command)
         assert "and you are staff of Chengbei" in (refused.text or ""), (command, refused.text)
+    # /verify tells another community's staff nothing about who is registered where:
+    # a resident elsewhere gets the answer of an id nobody has.
+    elsewhere = await say(clerk, f"/verify {fay.id}")
+    nobody = await say(clerk, "/verify 987654321")
+    assert "is not a resident of your community" in (elsewhere.text or "")
+    assert "Hedong" not in (elsewhere.text or "")
+    assert (elsewhere.text or "").replace(str(fay.id), "#") == (nobody.text or "").replace(
+        "987654321", "#"
+    )
+
+    # digits Python reads as digits but int() refuses, and ids too long to be anyone's
+    for command in ("/verify ²", "/verify 12345678901234567890"):
+        assert "Send /verify USER_ID" in ((await say(clerk, command)).text or "")
+    assert "does not work as a count" in ((await say(clerk, "/codes CB-01-1 ²")).text or "")
 
     verified = await say(county_admin, f"/verify {fay.id}")
     assert str(fay.id) in (verified.text or "")

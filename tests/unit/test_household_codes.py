@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,14 +15,26 @@ from civic.household_codes import (
     HouseholdCode,
     code_hash,
     codes_wanted,
+    expiry,
     format_code,
     generate_code,
     household_payload,
     is_household_payload,
+    may_verify_somewhere,
     normalise_code,
+    parse_count,
     resolve_place,
 )
-from civic.residents import location_code, parse_start_payload
+from civic.residents import (
+    CodeMiss,
+    Resident,
+    VerificationLevel,
+    household_code_miss,
+    location_code,
+    parse_start_payload,
+)
+from civic.roles import Actor, Decision, Grant, Position, Role, Scope, ScopeKind
+from civic.roles_admin import Problem, parse_user_id
 from tests.helpers import SHIPPED_CONFIG
 
 PLACES = places_from_config(load_config_file(SHIPPED_CONFIG))
@@ -128,3 +140,85 @@ def test_only_the_current_version_locates_and_older_ones_are_marked_replaced(
 def test_a_rotation_of_one_building_leaves_the_others_alone() -> None:
     link = parse_start_payload(location_code("HD-01-2", KEY), PLACES, KEY, {"HD-01-1": 3})
     assert link.proves_location
+
+
+# -- expiry: the end of the day printed on the slip ------------------------------------------
+
+
+def test_a_code_expires_at_the_end_of_the_printed_day_in_the_community_time_zone() -> None:
+    issued = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    last_day, expires_at = expiry(issued, 30, "Asia/Shanghai")
+
+    assert last_day == date(2026, 12, 25)
+    assert expires_at == datetime(2026, 12, 25, 16, 0, tzinfo=UTC)  # midnight in Shanghai
+    code = HouseholdCode("h", "HD", "HD-01", None, None, None, issued, expires_at)
+    assert code.status(datetime(2026, 12, 25, 15, 59, tzinfo=UTC)) is CodeStatus.USABLE
+    assert code.status(datetime(2026, 12, 25, 16, 0, tzinfo=UTC)) is CodeStatus.EXPIRED
+
+
+def test_the_printed_day_is_the_local_one_even_when_utc_is_still_on_the_day_before() -> None:
+    issued = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 01:00 on the 25th in Shanghai
+    assert expiry(issued, 1, "Asia/Shanghai") == (
+        date(2026, 11, 26),
+        datetime(2026, 11, 26, 16, 0, tzinfo=UTC),
+    )
+
+
+# -- typed numbers that must not crash a handler ------------------------------------------------
+
+
+def test_a_count_is_a_few_ascii_digits_or_nothing() -> None:
+    assert parse_count("20") == 20
+    assert parse_count(" 7 ") == 7
+    for typed in ("²", "١٢", "２０", "-1", "1e3", "", "99999", "9" * 5000):
+        assert parse_count(typed) is None, typed
+
+
+@given(st.text(max_size=12))
+def test_parse_count_never_raises(text: str) -> None:
+    count = parse_count(text)
+    assert count is None or 0 <= count <= 9999
+
+
+def test_a_verify_user_id_that_is_not_ascii_digits_or_too_long_is_a_problem() -> None:
+    for typed in ("²", "١٢٣", "12345678901234567890", "9" * 4000, "-5", "0"):
+        assert isinstance(parse_user_id(typed), Problem), typed
+    assert parse_user_id("123456789") == 123456789
+
+
+# -- who may verify; why a code's link did not verify a newcomer --------------------------
+
+
+def test_only_those_who_may_verify_somewhere_get_past_the_first_check() -> None:
+    clerk = Actor(
+        2, (Grant(2, Role.STAFF, Scope(ScopeKind.COMMUNITY, "CB"), "CB", Position.CLERK),)
+    )
+    grid = Actor(3, (Grant(3, Role.GRID_WORKER, Scope(ScopeKind.GRID, "HD-G1"), "HD"),))
+    assert may_verify_somewhere(clerk, PLACES) is Decision.ALLOWED
+    assert may_verify_somewhere(grid, PLACES) is Decision.ALLOWED
+    assert may_verify_somewhere(Actor(4), PLACES) is Decision.NOT_STAFF
+
+
+def test_why_a_household_code_did_not_verify_a_newcomer() -> None:
+    resident = Resident(
+        user_id=9,
+        language="en",
+        community_code="HD",
+        compound_code="HD-01",
+        building_code=None,
+        unit_label=None,
+        level=VerificationLevel.UNVERIFIED,
+        consented_at=NOW,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    fresh = HouseholdCode("h", "HD", "HD-01", None, None, None, NOW, NOW + timedelta(days=1))
+    assert household_code_miss(fresh, resident, NOW) is None
+    assert household_code_miss(None, resident, NOW) is CodeMiss.USED
+    used = HouseholdCode("h", "HD", "HD-01", None, None, None, NOW, NOW + timedelta(days=1), 8, NOW)
+    assert household_code_miss(used, resident, NOW) is CodeMiss.USED
+    mine = HouseholdCode("h", "HD", "HD-01", None, None, None, NOW, NOW + timedelta(days=1), 9, NOW)
+    assert household_code_miss(mine, resident, NOW) is None
+    assert household_code_miss(fresh, resident, NOW + timedelta(days=1)) is CodeMiss.EXPIRED
+    elsewhere = HouseholdCode("h", "HD", "HD-02", None, None, None, NOW, NOW + timedelta(days=1))
+    assert household_code_miss(elsewhere, resident, NOW) is CodeMiss.OTHER_COMPOUND
