@@ -176,3 +176,21 @@ async def test_a_grid_workers_menu_follows_their_language(
             break
         await asyncio.sleep(0.1)
     assert (await descriptions()).get("me") == "我的资料"
+
+
+async def test_a_clerk_who_erases_their_data_leaves_office_on_the_record_and_loses_the_menu(
+    emulator: EmulatorClient, county_admin: EmulatorUser
+) -> None:
+    sun = await registered_resident(emulator, "Sun")
+    await say(county_admin, f"/grant {sun.id} staff HD clerk")
+    await sun.next_message(timeout=WAIT)  # told
+    assert await menu_becomes(emulator, sun.id, True) is not None
+
+    erased = await tap(sun, await say(sun, "/deleteme"), "Erase my data")
+    assert "erased" in (erased.text or "").lower()
+
+    assert await menu_becomes(emulator, sun.id, False) is None  # back to the default menu
+    log = (await say(county_admin, "/audit HD")).text or ""
+    resigned = [line for line in log.splitlines() if f" · {sun.id} · 撤销角色" in line]
+    assert resigned, log
+    assert "本人删除了自己的数据" in resigned[0]
