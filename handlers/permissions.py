@@ -15,9 +15,9 @@ from telegram import Message
 from telegram.constants import ParseMode
 
 from bot.context import BotContext, Services
-from bot.html import escape
 from bot.i18n import N_
 from civic.roles import Actor, Decision, Role, ScopeKind, load_actor
+from handlers.roles_views import RolesPainter
 
 REFUSAL_TEXT: Final = {
     Decision.NOT_STAFF: N_("common.refused.not_staff"),
@@ -39,10 +39,7 @@ async def actor_of(context: BotContext, user_id: int) -> Actor:
 
 def community_name(context: BotContext, code: str | None) -> str:
     """A community's name in the reader's language, escaped for HTML; "—" if none."""
-    community = next((c for c in context.services.places.communities if c.code == code), None)
-    if community is None:
-        return "—"
-    return escape(community.name_en if context.locale == "en" else community.name)
+    return "—" if code is None else RolesPainter(context.t, context.services.places).community(code)
 
 
 def communities_of(context: BotContext, actor: Actor) -> list[str]:
@@ -61,11 +58,11 @@ def communities_of(context: BotContext, actor: Actor) -> list[str]:
 def refusal(context: BotContext, actor: Actor, decision: Decision, community: str | None) -> str:
     """Why not, in words: staff only; another community's matter (naming the person's
     own, so they know whom to ask); not this position."""
-    yours = [community_name(context, code) for code in communities_of(context, actor)]
-    separator = ", " if context.locale == "en" else "、"
+    yours = communities_of(context, actor)
+    painter = RolesPainter(context.t, context.services.places)
     return context.t(
         REFUSAL_TEXT[decision],
-        yours=separator.join(yours) or "—",
+        yours=painter.where(yours) if yours else "—",
         community=community_name(context, community),
     )
 

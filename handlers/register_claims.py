@@ -19,6 +19,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
+from bot.html import escape
 from bot.i18n import N_
 from civic.flows import Flow, active_flow, cancel_flow, record_flow_message
 from civic.register_claims import (
@@ -381,8 +382,8 @@ def access_text(
     painter = painter_of(context)
     return context.t(
         ACCESS_TEXT[access],
-        community=community_name(painter, community) if community else named,
-        code=named,
+        community=community_name(painter, community) if community else escape(named),
+        code=escape(named),
     )
 
 

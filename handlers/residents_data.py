@@ -45,13 +45,15 @@ async def erase_pressed(update: Update, context: BotContext) -> None:
     if query is None or query.message is None or user is None:
         return
     services = context.services
+    await acknowledge(query)
     done = Screen(context.t("residents.deleteme.done"))  # in their language, before erasing
     ended = await erase_own_data(services.database.uow(), user.id, services.clock.now())
     services.profiles.forget(user.id)
-    if ended:  # they left office: their staff menu goes, the secretary may have work
+    if ended:  # they left office: the secretary may have work
         services.sender.wake()
-        await set_chat_menu(context.application, user.id)
-    await acknowledge(query)
+    # Always, not only when offices ended now: after a crash between the erasure's commit
+    # and this line, the redelivered press finds no office left, yet the menu remains.
+    await set_chat_menu(context.application, user.id)
     await edit(context, query.message.chat.id, query.message.message_id, done)
 
 

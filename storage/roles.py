@@ -254,8 +254,14 @@ async def export_acts(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
         .where(building_links.c.rotated_by == user_id)
         .order_by(building_links.c.building_code)
     )
+    tagged = await conn.execute(
+        select(resident_tags.c.tag, resident_tags.c.community_code, resident_tags.c.granted_at)
+        .where(resident_tags.c.granted_by == user_id)
+        .order_by(resident_tags.c.granted_at)
+    )
     return {
         "audit_entries_by_you": [_plain_row(row) for row in reversed(list(acted.mappings()))],
+        "tags_you_gave": [_plain_row(row) for row in tagged.mappings()],
         "roles_you_granted": [_plain_row(row) for row in granted.mappings()],
         "roles_you_revoked": [_plain_row(row) for row in revoked.mappings()],
         "owner_claims_you_decided": [_plain_row(row) for row in decided.mappings()],

@@ -130,13 +130,14 @@ async def test_mydata_shows_what_one_did_as_staff_without_the_people_it_was_done
     from sqlalchemy import insert
 
     from civic.audit import AuditEntry
-    from civic.roles import Grant, Scope, ScopeKind
+    from civic.roles import Grant, Scope, ScopeKind, Tag
     from storage.tables import building_links, household_codes, owner_claims
 
     hd = Scope(ScopeKind.COMMUNITY, "HD")
     async with database.uow() as uow:
         await uow.roles.add(Grant(BOB, Role.STAFF, hd, "HD", Position.CLERK, ANN, NOW))
         await uow.roles.revoke(Grant(BOB, Role.STAFF, hd, "HD", Position.CLERK), ANN, NOW)
+        await uow.roles.add_tag(BOB, Tag.EXPERT, "HD", ANN, NOW)
         await uow.audit.record(
             AuditEntry(NOW, ANN, "register.claim_rejected", "HD", BOB, {"reason": "Bob's deed"})
         )
@@ -184,6 +185,7 @@ async def test_mydata_shows_what_one_did_as_staff_without_the_people_it_was_done
     assert [e["action"] for e in acts["audit_entries_by_you"]] == ["register.claim_rejected"]
     assert [(g["role"], g["position"]) for g in acts["roles_you_granted"]] == [("staff", "clerk")]
     assert [g["scope_code"] for g in acts["roles_you_revoked"]] == ["HD"]
+    assert [(g["tag"], g["community_code"]) for g in acts["tags_you_gave"]] == [("expert", "HD")]
     assert [(c["community_code"], c["status"]) for c in acts["owner_claims_you_decided"]] == [
         ("HD", "rejected")
     ]

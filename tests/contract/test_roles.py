@@ -320,7 +320,16 @@ async def test_only_residents_of_the_community_are_tagged_and_nobody_learns_wher
     async with database.uow(read_only=True) as uow:
         assert await uow.roles.tagged("HD") == []
         assert await uow.audit.recent(None, 10) == []
+    # Tagged people (one registered in HD, one never registered) are listed by tag, but
+    # /staff says nothing of whether they are registered: only role holders are marked.
+    registered_here, never_registered = 106, 107
+    await add_residents(database, (registered_here, "HD"))
+    async with database.uow() as uow:
+        await uow.roles.add_tag(registered_here, Tag.EXPERT, "HD", LI, NOW)
+        await uow.roles.add_tag(never_registered, Tag.EXPERT, "HD", LI, NOW)
+        await uow.commit()
     listing = await list_staff(database.uow(read_only=True), secretary, None, PLACES)
+    assert {user for user, _ in listing.tags} == {registered_here, never_registered}
     assert listing.registered == frozenset()
 
 
