@@ -30,11 +30,14 @@ memory, so a restart would reset it; a per-hour count that survives restarts is
 what makes guessing hopeless. The rows outlive ``/deleteme`` (they hold only an
 id and a time and age out within the hour): otherwise erasing one's data would
 reset one's limit. A county-wide cap on wrong guesses per hour stops someone
-spreading guesses over many accounts; once reached, everyone waits a little.
+spreading guesses over many accounts; once reached, only those who already typed
+a wrong code this hour, and strangers, wait (:func:`_must_wait` says why): a
+resident's first code of the hour is always checked, so nobody can stop honest
+residents being verified by guessing wrong on purpose.
 
 ``/codes`` and ``/rotate`` are idempotent by Telegram ``update_id``: an update
 handled again after a crash neither prints a second batch nor rotates twice (which
-would void the QR code just sent).
+would void the QR code just sent, or one another member of staff rotated since).
 
 Building codes (:func:`civic.residents.location_code`) carry a per-building
 version: :func:`rotate_building_code` raises it, so a photographed QR code stops
@@ -400,17 +403,38 @@ class RedeemResult:
 
 
 async def _must_wait(
-    uow: UnitOfWork, user_id: int, now: datetime, county_cap: int
-) -> tuple[RedeemOutcome, datetime] | None:
-    """Whether guessing is paused for this person (their own limit) or for everyone (the
-    county's), and until when; ``None`` if they may try a code."""
+    uow: UnitOfWork, user_id: int, now: datetime, county_cap: int, *, registered: bool
+) -> tuple[RedeemOutcome, datetime | None] | None:
+    """Whether this person's code must wait, and until when; ``None`` to check it now.
+
+    Their own limit first: :data:`MAX_FAILURES` wrong codes this hour, and they
+    wait until the oldest of them ages out.
+
+    The county's cap (``county_cap`` wrong codes by anyone this hour) pauses only
+    residents who typed a wrong code themselves this hour, and strangers (a
+    ``/start hc_…`` link from someone not registered). A registered resident with
+    no wrong code this hour always has their code checked: otherwise anyone could
+    stop the whole county being verified by code by typing wrong codes from a few
+    dozen accounts. Guessing through that opening costs a registration — a resident
+    whom their community's staff can see — per guess per hour once the cap is
+    reached, instead of :data:`MAX_FAILURES` per account. Strangers wait because an
+    account costs nothing else and leaves no trace; an honest newcomer loses
+    nothing: they still join, and once registered their ``/code`` is checked.
+
+    Someone who has guessed wrong may not have even the right code checked during
+    the pause: answering "right" or "wrong" is exactly what the pause withholds.
+    They are told to come back when their own last wrong code ages out (then they
+    are checked whatever the county's count); ``None`` for a stranger with no wrong
+    code (the link's notice names no time).
+    """
     since = now - FAILURE_WINDOW
     mine = await uow.household_codes.failures_since(user_id, since)
     if len(mine) >= MAX_FAILURES:
         return RedeemOutcome.TOO_MANY_ATTEMPTS, mine[-MAX_FAILURES] + FAILURE_WINDOW
-    everyone = await uow.household_codes.all_failures_since(since)
-    if len(everyone) >= county_cap:
-        return RedeemOutcome.COUNTY_BUSY, everyone[-county_cap] + FAILURE_WINDOW
+    if registered and not mine:
+        return None
+    if await uow.household_codes.count_failures_since(since) >= county_cap:
+        return RedeemOutcome.COUNTY_BUSY, (mine[-1] + FAILURE_WINDOW) if mine else None
     return None
 
 
@@ -425,7 +449,9 @@ async def redeem_household_code(
 
     The attempt limits are checked before the code is looked up, so even the
     right code waits once a limit is reached: otherwise the limit would still
-    answer guesses. A malformed text is not a guess and is not counted.
+    answer guesses. The county's cap holds back only someone who typed a wrong
+    code this hour (:func:`_must_wait`). A malformed text is not a guess and is
+    not counted.
     ``county_cap`` is ``[residents] household_code_wrong_per_hour``.
     """
     code = normalise_code(text)
@@ -435,7 +461,7 @@ async def redeem_household_code(
             return RedeemResult(RedeemOutcome.NOT_REGISTERED)
         if code is None:
             return RedeemResult(RedeemOutcome.MALFORMED, resident)
-        wait = await _must_wait(uow, user_id, now, county_cap)
+        wait = await _must_wait(uow, user_id, now, county_cap, registered=True)
         if wait is not None:
             return RedeemResult(wait[0], resident, retry_at=wait[1])
         found = await uow.household_codes.find(code_hash(code))
@@ -510,7 +536,7 @@ async def start_with_household_code(
     why: RedeemOutcome | None = RedeemOutcome.MALFORMED
     if code is not None:
         async with uow:
-            wait = await _must_wait(uow, user_id, now, county_cap)
+            wait = await _must_wait(uow, user_id, now, county_cap, registered=False)
             found = None
             if wait is None:
                 found = await uow.household_codes.find(code_hash(code))
@@ -542,16 +568,6 @@ async def start_with_household_code(
 # -- building codes ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BuildingLink:
-    """A rotated building: the version signed into its printed QR code, and the update
-    that last raised it (so that update, handled again, does not raise it twice)."""
-
-    building_code: str
-    version: int
-    last_update_id: int | None = None
-
-
 class RotateOutcome(StrEnum):
     ROTATED = "rotated"
     REFUSED = "refused"
@@ -567,7 +583,8 @@ class RotateResult:
     version: int = 0
     repeated: bool = False
     """This very update rotated before (handled again after a crash): ``version`` is the
-    current one, not raised again, so the QR code sent then keeps working."""
+    current one, not raised again — the code sent then, or the one someone rotated to
+    since, keeps working."""
 
 
 async def rotate_building_code(
@@ -583,7 +600,10 @@ async def rotate_building_code(
     An old code still pre-selects the building for whoever scans it (it is no
     secret where the notice hangs); it just proves nothing any more. The same
     ``update_id`` a second time does not rotate again: it answers with the current
-    version, whose code is the one sent the first time.
+    version. Whether this update rotated is read from the audit log (its entry is
+    written in the rotation's own transaction), not from the building's row: the
+    row remembers only the latest rotation, so after someone else's it would no
+    longer recognise this update, and rotating again would void their new code.
     """
     place = resolve_place(building_code, places)
     if place is None or place.building_code is None:
@@ -594,18 +614,17 @@ async def rotate_building_code(
             RotateOutcome.REFUSED, decision, place.building_code, place.community_code
         )
     async with uow:
-        link = await uow.building_links.get(place.building_code)
-        if update_id is not None and link is not None and link.last_update_id == update_id:
+        if update_id is not None and await uow.audit.recorded_for_update(
+            AUDIT_CODE_ROTATED, update_id
+        ):
             return RotateResult(
                 RotateOutcome.ROTATED,
                 building_code=place.building_code,
                 community_code=place.community_code,
-                version=link.version,
+                version=await uow.building_links.version(place.building_code),
                 repeated=True,
             )
-        version = await uow.building_links.rotate(
-            place.building_code, actor.user_id, now, update_id
-        )
+        version = await uow.building_links.rotate(place.building_code, actor.user_id, now)
         await uow.audit.record(
             AuditEntry(
                 at=now,

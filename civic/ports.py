@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self
 
 from civic.audit import AuditEntry
 from civic.flows import Flow
-from civic.household_codes import BuildingLink, HouseholdCode
+from civic.household_codes import HouseholdCode
 from civic.jobs import DueJob
 from civic.outbox import OutgoingMessage
 from civic.places import Building, Community, Compound, Places, SyncResult
@@ -175,6 +175,10 @@ class AuditRepository(Protocol):
         """Newest first; ``communities=None`` for every entry (county admins)."""
         ...
 
+    async def recorded_for_update(self, action: str, update_id: int) -> bool:
+        """Whether this Telegram update already led to an entry of ``action``."""
+        ...
+
 
 class HouseholdCodesRepository(Protocol):
     """Printed household codes, by hash, and wrong guesses (:mod:`civic.household_codes`)."""
@@ -201,8 +205,8 @@ class HouseholdCodesRepository(Protocol):
         """When this person typed wrong codes after ``since``, oldest first."""
         ...
 
-    async def all_failures_since(self, since: datetime) -> list[datetime]:
-        """When anyone in the county typed wrong codes after ``since``, oldest first."""
+    async def count_failures_since(self, since: datetime) -> int:
+        """How many wrong codes anyone in the county typed after ``since``."""
         ...
 
 
@@ -211,16 +215,10 @@ class BuildingLinksRepository(Protocol):
 
     async def version(self, building_code: str) -> int: ...
 
-    async def get(self, building_code: str) -> BuildingLink | None:
-        """The building's row; ``None`` if it was never rotated."""
-        ...
-
     async def versions(self) -> dict[str, int]: ...
 
-    async def rotate(
-        self, building_code: str, by: int | None, now: datetime, update_id: int | None = None
-    ) -> int:
-        """Raise the version by one, remembering the update that did; return the new one."""
+    async def rotate(self, building_code: str, by: int | None, now: datetime) -> int:
+        """Raise the version by one; return the new one."""
         ...
 
 

@@ -45,6 +45,17 @@ class SqlAuditRepository:
         result = await self._conn.execute(query)
         return [_entry(row) for row in result.mappings()]
 
+    async def recorded_for_update(self, action: str, update_id: int) -> bool:
+        """Whether the Telegram update ``update_id`` already led to an entry of ``action``
+        (the update is being handled again after a crash). Asked only by rare staff
+        commands such as ``/rotate``, so a scan of the log is acceptable."""
+        found = await self._conn.scalar(
+            select(audit_log.c.id)
+            .where(audit_log.c.update_id == update_id, audit_log.c.action == action)
+            .limit(1)
+        )
+        return found is not None
+
 
 def _entry(row: Any) -> AuditEntry:
     return AuditEntry(

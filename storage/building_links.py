@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from civic.household_codes import BuildingLink
 from storage.tables import building_links
 from storage.upsert import dialect_insert
 
@@ -28,16 +27,6 @@ class SqlBuildingLinksRepository:
         ).first()
         return 0 if row is None else int(row.version)
 
-    async def get(self, building_code: str) -> BuildingLink | None:
-        row = (
-            await self._conn.execute(
-                select(building_links).where(building_links.c.building_code == building_code)
-            )
-        ).first()
-        if row is None:
-            return None
-        return BuildingLink(row.building_code, int(row.version), row.last_update_id)
-
     async def versions(self) -> dict[str, int]:
         """Every rotated building and its version (one small table)."""
         rows = await self._conn.execute(
@@ -45,13 +34,8 @@ class SqlBuildingLinksRepository:
         )
         return {row.building_code: int(row.version) for row in rows}
 
-    async def rotate(
-        self, building_code: str, by: int | None, now: datetime, update_id: int | None = None
-    ) -> int:
+    async def rotate(self, building_code: str, by: int | None, now: datetime) -> int:
         """Raise the building's version by one; return the new version.
-
-        ``update_id`` is remembered so the same update, handled again after a
-        crash, is recognised (:func:`civic.household_codes.rotate_building_code`).
 
         ``version = version + 1`` in the database, and an insert that does nothing
         if another rotation created the row meanwhile, so two rotations at once
@@ -69,7 +53,6 @@ class SqlBuildingLinksRepository:
                 version=building_links.c.version + 1,
                 rotated_by=by,
                 rotated_at=now,
-                last_update_id=update_id,
             )
         )
         return await self.version(building_code)

@@ -95,15 +95,15 @@ class SqlHouseholdCodesRepository:
         )
         return [row.at for row in rows]
 
-    async def all_failures_since(self, since: datetime) -> list[datetime]:
-        """When anyone typed wrong codes after ``since``, oldest first (the county's cap
-        bounds how many rows the window holds)."""
-        rows = await self._conn.execute(
-            select(household_code_attempts.c.at)
+    async def count_failures_since(self, since: datetime) -> int:
+        """How many wrong codes anyone typed after ``since``: one ``count(*)`` over the
+        indexed ``at``, asked on every code typed, so no row is read into Python."""
+        found = await self._conn.scalar(
+            select(func.count())
+            .select_from(household_code_attempts)
             .where(household_code_attempts.c.at > since)
-            .order_by(household_code_attempts.c.at)
         )
-        return [row.at for row in rows]
+        return int(found or 0)
 
     async def _one(self, condition: Any) -> HouseholdCode | None:
         row = (await self._conn.execute(select(household_codes).where(condition))).first()

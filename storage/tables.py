@@ -421,6 +421,4 @@ building_links = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("rotated_by", BigInteger, nullable=True),
     Column("rotated_at", UTCDateTime, nullable=False),
-    # The /rotate update that raised it last: handled again, it does not raise it twice.
-    Column("last_update_id", BigInteger, nullable=True),
 )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from civic.household_codes import COUNTY_FAILURES
 from civic.places import CategoryType
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
@@ -158,9 +159,10 @@ class ResidentsSection(Section):
     """Minimum verification level whose co-signs, ratings and RSVPs count (spec 01)."""
     household_code_days: int = Field(30, ge=1, le=365)
     """Days a printed one-time household code stays valid (spec 01, 04: codes expire)."""
-    household_code_wrong_per_hour: int = Field(200, ge=1, le=100_000)
-    """Wrong household codes the whole county may type per hour; then everyone waits, so
-    guessing spread over many accounts stays hopeless (:mod:`civic.household_codes`)."""
+    household_code_wrong_per_hour: int = Field(COUNTY_FAILURES, ge=1, le=100_000)
+    """Wrong household codes the whole county may type per hour; then those who guessed
+    wrong this hour wait, so guessing spread over many accounts stays hopeless
+    (:mod:`civic.household_codes`, whose default it is)."""
 
 
 class ReportsSection(Section):

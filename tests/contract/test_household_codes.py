@@ -382,31 +382,41 @@ async def test_deleteme_does_not_reset_the_limit_on_wrong_codes(db: Database) ->
     assert again.code_outcome is RedeemOutcome.TOO_MANY_ATTEMPTS
 
 
-async def test_the_county_wide_cap_makes_everyone_wait_and_old_guesses_age_out(
+async def test_the_county_wide_cap_pauses_only_those_who_guessed_wrong_and_old_guesses_age_out(
     db: Database,
 ) -> None:
     cap = 3
-    await register(db, a_resident())
-    [code] = await issue(db, "HD-01", 1)
-    for n in range(cap):  # three accounts, one guess each: under each one's own limit
+    guesser = RESIDENT + 1
+    await register(db, a_resident(), a_resident(guesser))
+    first, second = await issue(db, "HD-01", 2)
+    for n in range(cap):  # three strangers, one wrong guess each: under each one's own limit
         await start_with_household_code(
             db.uow(), RESIDENT + 10 + n, "hc_ABCD2345", PLACES, NOW + timedelta(minutes=n), n, cap
         )
-
-    blocked = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(minutes=5), cap)
-    newcomer = await start_with_household_code(
-        db.uow(), RESIDENT + 50, household_payload(code), PLACES, NOW + timedelta(minutes=5), 9, cap
-    )
-    later = await redeem_household_code(db.uow(), RESIDENT, code, NOW + timedelta(minutes=61), cap)
-
-    assert blocked.outcome is RedeemOutcome.COUNTY_BUSY
-    assert blocked.retry_at == NOW + timedelta(hours=1)
-    assert newcomer.code_outcome is RedeemOutcome.COUNTY_BUSY
-    assert later.outcome is RedeemOutcome.VERIFIED
-    await redeem_household_code(db.uow(), RESIDENT, "ABCD-2345", NOW + timedelta(minutes=63), cap)
     async with db.uow(read_only=True) as uow:
-        left = await uow.household_codes.all_failures_since(NOW - timedelta(days=1))
-    assert left == [NOW + timedelta(minutes=63)], "guesses older than the hour are dropped"
+        assert await uow.household_codes.count_failures_since(NOW - timedelta(hours=1)) == cap
+
+    honest = await redeem_household_code(db.uow(), RESIDENT, first, NOW + timedelta(minutes=5), cap)
+    wrong = await redeem_household_code(
+        db.uow(), guesser, "ABCD-2346", NOW + timedelta(minutes=6), cap
+    )
+    waits = await redeem_household_code(db.uow(), guesser, second, NOW + timedelta(minutes=7), cap)
+    link = household_payload(second)
+    newcomer = await start_with_household_code(
+        db.uow(), RESIDENT + 50, link, PLACES, NOW + timedelta(minutes=7), 9, cap
+    )
+    later = await redeem_household_code(db.uow(), guesser, second, NOW + timedelta(minutes=66), cap)
+
+    assert honest.outcome is RedeemOutcome.VERIFIED, "others' guesses never stop a right code"
+    assert wrong.outcome is RedeemOutcome.UNKNOWN, "a first code of the hour is always checked"
+    assert waits.outcome is RedeemOutcome.COUNTY_BUSY, "having guessed wrong, even the right waits"
+    assert waits.retry_at == NOW + timedelta(minutes=66), "when their own wrong code ages out"
+    assert newcomer.code_outcome is RedeemOutcome.COUNTY_BUSY, "strangers wait while it lasts"
+    assert later.outcome is RedeemOutcome.VERIFIED
+    await redeem_household_code(db.uow(), RESIDENT, "ABCD-2345", NOW + timedelta(minutes=67))
+    async with db.uow(read_only=True) as uow:
+        left = await uow.household_codes.count_failures_since(NOW - timedelta(days=1))
+    assert left == 1, "guesses older than the hour are dropped"
 
 
 async def test_rotate_handled_twice_for_one_update_rotates_once(db: Database) -> None:
@@ -420,6 +430,22 @@ async def test_rotate_handled_twice_for_one_update_rotates_once(db: Database) ->
     async with db.uow(read_only=True) as uow:
         actions = [e.action for e in await uow.audit.recent(None, 10)]
     assert actions == [AUDIT_CODE_ROTATED, AUDIT_CODE_ROTATED]
+
+
+async def test_an_update_handled_again_after_someone_elses_rotation_does_not_void_it(
+    db: Database,
+) -> None:
+    other_admin = with_config_admins(Actor(3), [3])
+    a = await rotate_building_code(db.uow(), ADMIN, "HD-01-1", PLACES, NOW, update_id=701)
+    b = await rotate_building_code(db.uow(), other_admin, "HD-01-1", PLACES, NOW, update_id=702)
+    a_again = await rotate_building_code(db.uow(), ADMIN, "HD-01-1", PLACES, NOW, update_id=701)
+
+    assert (a.version, b.version) == (1, 2)
+    assert (a_again.version, a_again.repeated) == (2, True), "B's new code keeps working"
+    async with db.uow(read_only=True) as uow:
+        assert await uow.building_links.version("HD-01-1") == 2
+        entries = await uow.audit.recent(None, 10)
+    assert [(e.actor_id, e.update_id) for e in entries] == [(3, 702), (1, 701)]
 
 
 async def test_codes_handled_twice_for_one_update_print_one_batch(db: Database) -> None:

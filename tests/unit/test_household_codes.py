@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import load_config_file, places_from_config
+from bot.config.models import ResidentsSection
+from bot.i18n import SUPPORTED_LOCALES, Catalogs, Locale
 from civic.household_codes import (
     ALPHABET,
     CODE_LENGTH,
+    COUNTY_FAILURES,
     CodeStatus,
     HouseholdCode,
     code_hash,
@@ -222,3 +226,21 @@ def test_why_a_household_code_did_not_verify_a_newcomer() -> None:
     assert household_code_miss(fresh, resident, NOW + timedelta(days=1)) is CodeMiss.EXPIRED
     elsewhere = HouseholdCode("h", "HD", "HD-02", None, None, None, NOW, NOW + timedelta(days=1))
     assert household_code_miss(elsewhere, resident, NOW) is CodeMiss.OTHER_COMPOUND
+
+
+def test_the_configured_county_cap_defaults_to_the_rules_constant() -> None:
+    field = ResidentsSection.model_fields["household_code_wrong_per_hour"]
+    assert field.default == COUNTY_FAILURES
+    assert ResidentsSection().household_code_wrong_per_hour == COUNTY_FAILURES
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_codes_handled_again_do_not_claim_the_sheet_was_sent(locale: Locale) -> None:
+    """A crash after the commit and before sending leaves a batch nobody received: the
+    answer must not say the sheet was sent, and must say that /codes again prints new ones."""
+    text = Catalogs.load(strict=True).for_locale(locale)(
+        "residents.codes.already", count=3, place="P"
+    )
+    assert "/codes" in text
+    assert "above" not in text
+    assert "上方" not in text

@@ -52,7 +52,6 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), server_default="0", nullable=False),
         sa.Column("rotated_by", sa.BigInteger(), nullable=True),
         sa.Column("rotated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_update_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("building_code", name=op.f("pk_building_links")),
     )
     op.create_table(
