@@ -20,6 +20,8 @@ from civic.places import Building, Community, Compound, Places, SyncResult
 from civic.register_claims import Claim as RegisterClaim
 from civic.register_claims import ClaimStatus as RegisterClaimStatus
 from civic.register_claims import RejectReason as RegisterRejectReason
+from civic.reports import Attachment, Feedback, Report, ReportEvent, ReportState, TrackingNumber
+from civic.reports_routing import AssigneeKind
 from civic.residents import Resident
 from civic.roles import Grant, Role, Tag
 
@@ -277,6 +279,77 @@ class RegisterClaimsRepository(Protocol):
         ...
 
 
+class ReportsRepository(Protocol):
+    """Reports, their events, attachments, "me too"s and feedback (:mod:`civic.reports`);
+    never commits."""
+
+    async def next_number(self, community_code: str, year: int) -> TrackingNumber:
+        """Raise the community's counter for ``year`` and return the new number (race-safe)."""
+        ...
+
+    async def add(self, report: Report) -> Report:
+        """Store a numbered report; returns it with its id."""
+        ...
+
+    async def get(self, report_id: int) -> Report | None: ...
+
+    async def get_by_number(self, number: TrackingNumber) -> Report | None: ...
+
+    async def filed_by_update(self, update_id: int) -> Report | None:
+        """The report this update filed, if any (a redelivered submit files nothing new)."""
+        ...
+
+    async def save(self, report: Report, expected_state: ReportState) -> bool:
+        """Write the changeable fields if the report is still in ``expected_state``."""
+        ...
+
+    async def open_in_community(
+        self, community_code: str, *, limit: int, offset: int = 0
+    ) -> list[Report]:
+        """Open reports of the community, oldest first."""
+        ...
+
+    async def open_for_assignee(
+        self, kind: AssigneeKind, code: str, *, limit: int, offset: int = 0
+    ) -> list[Report]:
+        """Open reports on a grid's, township's or department's desk, oldest first."""
+        ...
+
+    async def count_open_in_community(self, community_code: str) -> int: ...
+
+    async def of_reporter(self, user_id: int, *, limit: int) -> list[Report]:
+        """The person's reports, newest first."""
+        ...
+
+    async def likely_duplicates(
+        self, compound_code: str, category_code: str, since: datetime
+    ) -> list[Report]:
+        """Open reports of this compound and category filed since ``since``, oldest first."""
+        ...
+
+    async def add_event(self, event: ReportEvent) -> int: ...
+
+    async def events(self, report_id: int) -> list[ReportEvent]:
+        """The report's history, oldest first."""
+        ...
+
+    async def add_attachment(self, attachment: Attachment) -> int: ...
+
+    async def attachments(self, report_id: int) -> list[Attachment]: ...
+
+    async def support(self, report_id: int, user_id: int, now: datetime) -> bool:
+        """Count a "me too" once per person; ``False`` if already counted."""
+        ...
+
+    async def has_supported(self, report_id: int, user_id: int) -> bool: ...
+
+    async def add_feedback(self, feedback: Feedback) -> bool:
+        """Store the answer to one resolution; ``False`` if already answered."""
+        ...
+
+    async def feedback(self, report_id: int) -> list[Feedback]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``async with uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -312,6 +385,9 @@ class UnitOfWork(Protocol):
 
     @property
     def register_claims(self) -> RegisterClaimsRepository: ...
+
+    @property
+    def reports(self) -> ReportsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -65,11 +65,16 @@ from civic.reports_routing import Assignee
 
 __all__ = [
     "CLOSED_STATES",
+    "ERASED_TEXT",
     "OPEN_STATES",
+    "SUBMIT_EVENT",
     "TRANSITIONS",
     "ActionVerdict",
     "ActorRole",
+    "Attachment",
+    "AttachmentKind",
     "DescriptionProblem",
+    "Feedback",
     "RejectReason",
     "Report",
     "ReportAction",
@@ -305,11 +310,17 @@ def normalise_phone(text: str) -> str | None:
     return compact if _PHONE.match(compact) else None
 
 
+ERASED_TEXT: Final = "[erased]"
+"""What replaces a person's free text (a description, an answer, a comment) after
+``/deleteme``; handlers show a catalog message instead of it."""
+
+
 @dataclass(frozen=True)
 class Reporter:
     """Who a report is from: a resident on Telegram, or one staff filed it for.
 
-    Exactly one of ``user_id`` and ``name`` is set. ``phone`` goes with ``name``;
+    Exactly one of ``user_id`` and ``name`` is set, unless the reporter erased
+    their data (``erased``: neither is). ``phone`` goes with ``name``;
     ``filed_by`` is the staff member who filed it on the person's behalf.
     """
 
@@ -317,9 +328,14 @@ class Reporter:
     name: str | None = None
     phone: str | None = None
     filed_by: int | None = None
+    erased: bool = False
 
     def __post_init__(self) -> None:
         """Refuse a report from nobody, or from both a user and a named person."""
+        if self.erased:
+            if self.user_id is not None or self.name is not None or self.phone is not None:
+                raise ValueError("an erased reporter keeps neither user id nor name nor phone")
+            return
         if (self.user_id is None) == (self.name is None):
             raise ValueError("a report is from a Telegram user or from a named person, not both")
         if self.name is not None and self.filed_by is None:
@@ -327,7 +343,7 @@ class Reporter:
 
     @property
     def on_behalf(self) -> bool:
-        return self.user_id is None
+        return self.name is not None
 
 
 @dataclass(frozen=True)
@@ -399,6 +415,50 @@ class ReportEvent:
     id: int | None = None
     attachments: tuple[str, ...] = field(default=())
     """Telegram file ids attached with this event (photos of progress, an answer)."""
+
+
+SUBMIT_EVENT: Final = "submit"
+"""The stored kind of the filing event (:attr:`ReportEvent.kind` ``None``)."""
+
+
+class AttachmentKind(StrEnum):
+    """What a resident or an assignee can attach: how Telegram sends it back."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    """A voice note: kept as an attachment of the description (issue 6)."""
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a report, with the event it came with and who sent it."""
+
+    report_id: int
+    file_id: str
+    kind: AttachmentKind
+    at: datetime
+    event_id: int | None = None
+    added_by: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The reporter's answer to "Is it fixed?" for one resolution, with a 1-5 rating."""
+
+    report_id: int
+    resolve_event_id: int
+    fixed: bool
+    at: datetime
+    user_id: int | None = None
+    rating: int | None = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a rating outside 1-5 (the table refuses it too)."""
+        if self.rating is not None and not 1 <= self.rating <= 5:
+            raise ValueError("a rating is 1 to 5")
 
 
 # -- likely duplicates --------------------------------------------------------------

@@ -5,7 +5,9 @@ only what a published ballot or report must keep, anonymised. Nothing is
 published yet, so erasure removes the person's rows and scrubs what other
 tables hold about them: the updates they sent (kept in the inbox only as an
 ``update_id``, so a redelivery is still recognised) and the messages queued or
-sent to them. When reports and ballots arrive, their anonymisation joins here.
+sent to them. Reports stay for the community's record, anonymised
+(:func:`storage.reports.erase_reports` says what goes and why); when ballots
+arrive, their anonymisation joins here.
 
 Owner claims are deleted whatever their status, the deed photo's file id with
 them: a claim is the person's own statement and evidence, and nothing published
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.register_claims import CLAIM, ClaimDraft, review_notices_prefix
 from storage.outbox import SqlOutboxRepository
+from storage.reports import erase_reports, export_reports
 from storage.roles import erase_roles, export_roles
 from storage.tables import (
     chats,
@@ -72,6 +75,7 @@ class SqlPersonalDataRepository:
             "flows": await self._flows(user_id),
             "chat": await self._rows(chats, chats.c.chat_id == user_id, one=True),
             **await export_roles(self._conn, user_id),  # grants, tags, audit entries
+            **await export_reports(self._conn, user_id),  # reports, events, supports, feedback
             "owner_claims": await self._owner_claims(user_id),
             "household_codes_used": await self._household_codes_used(user_id),
             "household_code_wrong_attempts": [
@@ -118,6 +122,8 @@ class SqlPersonalDataRepository:
         counts["inbox"] = scrubbed.rowcount or 0
         # Tags and owner grants go; offices held stay as revoked rows; the log forgets them.
         counts.update(await erase_roles(self._conn, user_id))
+        # Reports stay for the community's record, without the person.
+        counts.update(await erase_reports(self._conn, user_id))
         return Erasure(counts)
 
     async def _flows(self, user_id: int) -> list[dict[str, Any]]:

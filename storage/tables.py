@@ -9,7 +9,9 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -421,4 +424,145 @@ building_links = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("rotated_by", BigInteger, nullable=True),
     Column("rotated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- reports (spec 02): residents' problems, their events, attachments, "me too", feedback ---
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    # The tracking number: community code, the community's local year, a sequence.
+    Column("community_code", CODE, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("compound_code", CODE, nullable=False),
+    Column("building_code", String(40), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("category_code", CODE, nullable=False),
+    # civic.places.CategoryType at submission: complaint, help, suggestion, inquiry.
+    Column("category_type", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("anonymous", Boolean, nullable=False, server_default=false()),
+    # A Telegram user, or a person without Telegram named by the staff member who
+    # filed it for them (civic.reports.Reporter). Emptied by /deleteme.
+    Column("reporter_id", BigInteger, nullable=True),
+    Column("on_behalf_name", String(64), nullable=True),
+    Column("on_behalf_phone", String(32), nullable=True),
+    Column("filed_by", BigInteger, nullable=True),
+    # civic.reports_routing.Assignee: grid_worker/community/township/department + code,
+    # and the person once someone accepted it or was named by a reassignment.
+    Column("assignee_kind", String(16), nullable=False),
+    Column("assignee_code", CODE, nullable=False),
+    Column("assignee_user_id", BigInteger, nullable=True, index=True),
+    # civic.reports.ReportState.
+    Column("state", String(12), nullable=False, server_default="submitted"),
+    Column("reject_reason", String(16), nullable=True),
+    Column("duplicate_of", BigInteger, ForeignKey("reports.id"), nullable=True),
+    Column("supports", Integer, nullable=False, server_default="0"),
+    Column("accept_by", UTCDateTime, nullable=False),
+    Column("resolve_by", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    # The update that filed it: delivered twice, it files one report.
+    Column("submit_update_id", BigInteger, nullable=True, unique=True),
+    UniqueConstraint("community_code", "year", "sequence", name="uq_reports_number"),
+    # A community's open reports, oldest first (/queue of staff).
+    Index("ix_reports_community_code_state_created_at", "community_code", "state", "created_at"),
+    # A grid's or a department's open reports, oldest first (/queue of grid workers, liaisons).
+    Index(
+        "ix_reports_assignee_kind_code_state_created_at",
+        "assignee_kind",
+        "assignee_code",
+        "state",
+        "created_at",
+    ),
+    # A reporter's reports, newest first (/myreports).
+    Index("ix_reports_reporter_id_created_at", "reporter_id", "created_at"),
+    # Likely duplicates: same compound and category, open, recent ("me too").
+    Index(
+        "ix_reports_compound_code_category_code_created_at",
+        "compound_code",
+        "category_code",
+        "created_at",
+    ),
+)
+
+report_sequences = Table(
+    "report_sequences",
+    metadata,
+    # The last number given per community and year; raised with an upsert inside
+    # the filing's transaction, so two reports filed at once get distinct numbers.
+    Column("community_code", CODE, primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_number", Integer, nullable=False),
+)
+
+report_events = Table(
+    "report_events",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, ForeignKey("reports.id"), nullable=False),
+    # civic.reports.ReportAction; "submit" for the filing itself.
+    Column("kind", String(16), nullable=False),
+    # civic.reports.ActorRole; the person, empty for the system or once erased.
+    Column("actor_role", String(12), nullable=False),
+    Column("actor_id", BigInteger, nullable=True, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_state", String(12), nullable=True),
+    Column("to_state", String(12), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("reason", String(16), nullable=True),
+    # The new assignee of a reassignment (and the first one, on the filing event).
+    Column("assignee_kind", String(16), nullable=True),
+    Column("assignee_code", CODE, nullable=True),
+    Column("assignee_user_id", BigInteger, nullable=True),
+    Column("update_id", BigInteger, nullable=True),
+    Index("ix_report_events_report_id_id", "report_id", "id"),
+)
+
+report_attachments = Table(
+    "report_attachments",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, ForeignKey("reports.id"), nullable=False, index=True),
+    # The event it came with (the filing, a progress note, an answer, the resolution).
+    Column("event_id", BigInteger, ForeignKey("report_events.id"), nullable=True),
+    # Telegram's file id, sent back with sendPhoto/sendVoice/sendDocument.
+    Column("file_id", String(255), nullable=False),
+    # civic.reports.AttachmentKind: photo, voice, document.
+    Column("kind", String(12), nullable=False),
+    Column("added_by", BigInteger, nullable=True, index=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+report_supports = Table(
+    "report_supports",
+    metadata,
+    # "Me too": one per person per report; the report's ``supports`` counts them.
+    Column("report_id", BigInteger, ForeignKey("reports.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+report_feedback = Table(
+    "report_feedback",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, ForeignKey("reports.id"), nullable=False, index=True),
+    # The resolution answered: one answer per resolution (a reopened report asks again).
+    Column(
+        "resolve_event_id", BigInteger, ForeignKey("report_events.id"), nullable=False, unique=True
+    ),
+    Column("user_id", BigInteger, nullable=True, index=True),
+    # "Is it fixed?" Yes/No, then 1-5 and an optional comment.
+    Column("fixed", Boolean, nullable=False),
+    Column("rating", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
 )

@@ -18,6 +18,7 @@ from storage.outbox import SqlOutboxRepository
 from storage.personal_data import SqlPersonalDataRepository
 from storage.places import SqlPlacesRepository
 from storage.register_claims import SqlRegisterClaimsRepository
+from storage.reports import SqlReportsRepository
 from storage.residents import SqlResidentsRepository
 from storage.roles import SqlRolesRepository
 from storage.runtime_status import SqlRuntimeStatusRepository
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     household_codes: SqlHouseholdCodesRepository
     building_links: SqlBuildingLinksRepository
     register_claims: SqlRegisterClaimsRepository
+    reports: SqlReportsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.household_codes = SqlHouseholdCodesRepository(conn)
         self.building_links = SqlBuildingLinksRepository(conn)
         self.register_claims = SqlRegisterClaimsRepository(conn)
+        self.reports = SqlReportsRepository(conn)
         return self
 
     async def __aexit__(
