@@ -188,6 +188,19 @@ class Steps(Generic[S]):
         """The earliest step for which ``asked`` holds (e.g. asked and not yet answered)."""
         return next((s for s in self.order if asked(s)), None)
 
+    def resume_at(self, step: S, missing: S | None) -> S:
+        """Where a stored flow goes on: at ``step``, or at the earlier ``missing`` one.
+
+        A draft can lose an answer between two updates (a place retired in
+        ``config.toml``); going on past the gap would confirm without it.
+        A step this flow does not have goes to ``missing``, or the first step.
+        """
+        if step not in self.order:
+            return missing or self.order[0]
+        if missing is not None and self.index(missing) < self.index(step):
+            return missing
+        return step
+
 
 @dataclass(frozen=True)
 class GoBack(Generic[S]):

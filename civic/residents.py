@@ -8,28 +8,14 @@ use cases the Telegram handlers call (``start_onboarding``, ``answer_flow``,
 ``set_language``, ``start_relocation``). No Telegram, no SQL, no clock: ``now``
 and the places are passed in.
 
-Why a small explicit state machine over the ``flows`` table, and not
-python-telegram-bot's ``ConversationHandler``:
-
-* The spec wants flow state committed *before* each reply, so that a SIGKILL at
-  any moment resumes the flow. ``ConversationHandler`` keeps its state in memory
-  and, with ``persistent=True``, writes it through ``BasePersistence`` only every
-  ``update_interval`` (60 s by default) and outside our transaction: a crash
-  loses the step, or keeps a step whose draft never committed.
-* Its state would be a second copy of what the flow row already says; keeping
-  the two in agreement (and idempotent by ``update_id``) is exactly the bug we
-  would be writing.
-* The steps depend on data: a compound without buildings has no building step, a
-  deep link answers the steps it names, changing one's address skips the consent
-  already given. A static ``states`` map expresses that poorly; one pure
-  function, :func:`answer_step`, does it plainly and unit tests drive it without
-  Telegram.
-* Our update processor already handles each user's updates in order, which is
-  all ``ConversationHandler``'s per-user bookkeeping would add.
-
-So steps are a :class:`Step` enum, what a person does is a small answer value
-(:class:`ChooseCompound`, :class:`EnterUnit`, ...), and each use case loads the
-flow row, applies the transition and commits before the handler answers.
+Onboarding and relocating are flows over the ``flows`` table (:mod:`civic.flows`
+says why not ``ConversationHandler``, and holds what every flow shares): steps
+are a :class:`Step` enum, what a person does is a small answer value
+(:class:`ChooseCompound`, :class:`EnterUnit`, ...), the steps depend on data (a
+compound without buildings has no building step, a deep link answers the steps
+it names, changing one's address skips the consent already given), and one pure
+function, :func:`answer_step`, applies an answer; each use case loads the flow
+row, applies the transition and commits before the handler answers.
 
 Verification levels (spec 01): *unverified* — registered by themselves;
 *located* — registered through a QR code posted inside their building (the
@@ -52,7 +38,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from civic.flows import DONE_STEP, Flow
+from civic.flows import (
+    DONE_STEP,
+    AnswerSteps,
+    Flow,
+    Gate,
+    Steps,
+    enter_flow,
+    gate_answer,
+    resumable,
+    stored_step,
+)
+from civic.flows import GoBack as GoBack
 from civic.places import Building, Community, Compound, Places
 
 if TYPE_CHECKING:
@@ -335,12 +332,13 @@ PLACE_STEPS: Final = (Step.COMMUNITY, Step.COMPOUND, Step.BUILDING)
 """Steps a deep link can answer, from the widest place to the narrowest."""
 
 
-def steps_of(flow_name: str) -> tuple[Step, ...]:
-    if flow_name == ONBOARD:
-        return ONBOARD_STEPS
-    if flow_name == RELOCATE:
-        return RELOCATE_STEPS
-    raise ValueError(f"not a residents flow: {flow_name!r}")
+_FLOW_STEPS: Final = {ONBOARD: Steps(*ONBOARD_STEPS), RELOCATE: Steps(*RELOCATE_STEPS)}
+
+
+def steps_of(flow_name: str) -> Steps[Step]:
+    if flow_name not in _FLOW_STEPS:
+        raise ValueError(f"not a residents flow: {flow_name!r}")
+    return _FLOW_STEPS[flow_name]
 
 
 @dataclass(frozen=True)
@@ -574,48 +572,38 @@ def _answered_by_link(step: Step, draft: ProfileDraft) -> bool:
     return PLACE_STEPS.index(step) <= PLACE_STEPS.index(draft.preset)
 
 
+def _answered(step: Step, draft: ProfileDraft) -> bool:
+    """Whether the draft holds what ``step`` asks for (building and unit are optional)."""
+    needed = {
+        Step.LANGUAGE: draft.language,
+        Step.COMMUNITY: draft.community_code,
+        Step.COMPOUND: draft.compound_code,
+        Step.CONSENT: draft.consented_at,
+    }
+    return step not in needed or needed[step] is not None
+
+
 def next_step(flow_name: str, after: Step, draft: ProfileDraft, places: Places) -> Step:
     """The step that follows ``after`` for this draft (steps a deep link answered are skipped)."""
-    steps = steps_of(flow_name)
-    for step in steps[steps.index(after) + 1 :]:
-        if _applies(step, draft, places) and not _answered_by_link(step, draft):
-            return step
-    return Step.CONFIRM
+    following = steps_of(flow_name).after(
+        after, lambda step: _applies(step, draft, places) and not _answered_by_link(step, draft)
+    )
+    return following or Step.CONFIRM
 
 
 def previous_step(flow_name: str, before: Step, draft: ProfileDraft, places: Places) -> Step | None:
     """The step "Back" leads to from ``before``, or ``None`` on the first step."""
-    steps = steps_of(flow_name)
-    if before not in steps:
-        return None
-    for step in reversed(steps[: steps.index(before)]):
-        if _applies(step, draft, places):
-            return step
-    return None
+    return steps_of(flow_name).before(before, lambda step: _applies(step, draft, places))
 
 
 def first_missing(flow_name: str, draft: ProfileDraft) -> Step | None:
     """The earliest step whose answer the draft still lacks, or ``None`` when complete."""
-    if flow_name == ONBOARD and draft.language is None:
-        return Step.LANGUAGE
-    if draft.community_code is None:
-        return Step.COMMUNITY
-    if draft.compound_code is None:
-        return Step.COMPOUND
-    if flow_name == ONBOARD and draft.consented_at is None:
-        return Step.CONSENT
-    return None
+    return steps_of(flow_name).first(lambda step: not _answered(step, draft))
 
 
 def resume_at(flow_name: str, step: Step, draft: ProfileDraft) -> Step:
     """Where a resumed flow goes on: its step, or earlier if the draft lost an answer."""
-    steps = steps_of(flow_name)
-    missing = first_missing(flow_name, draft)
-    if step not in steps:
-        return missing or steps[0]
-    if missing is not None and steps.index(missing) < steps.index(step):
-        return missing
-    return step
+    return steps_of(flow_name).resume_at(step, first_missing(flow_name, draft))
 
 
 def current(flow: Flow, places: Places) -> tuple[Step, ProfileDraft]:
@@ -623,8 +611,7 @@ def current(flow: Flow, places: Places) -> tuple[Step, ProfileDraft]:
     draft = ProfileDraft.from_json(flow.draft).pruned(places)
     if flow.finished:
         return Step.DONE, draft
-    known = {step.value: step for step in Step}
-    return resume_at(flow.name, known.get(flow.step, Step.DONE), draft), draft
+    return resume_at(flow.name, stored_step(flow, Step, Step.DONE), draft), draft
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -676,12 +663,6 @@ class ConfirmProfile:
     pass
 
 
-@dataclass(frozen=True)
-class GoBack:
-    step: Step
-    """The step the Back button was shown on: a press from another step is out of date."""
-
-
 Answer = (
     ChooseLanguage
     | ChooseCommunity
@@ -692,25 +673,27 @@ Answer = (
     | KeepUnit
     | GiveConsent
     | ConfirmProfile
-    | GoBack
+    | GoBack[Step]
 )
 
-_ANSWER_STEP: Final[Mapping[type, Step]] = {
-    ChooseLanguage: Step.LANGUAGE,
-    ChooseCommunity: Step.COMMUNITY,
-    ChooseCompound: Step.COMPOUND,
-    ChooseBuilding: Step.BUILDING,
-    EnterUnit: Step.UNIT,
-    SkipUnit: Step.UNIT,
-    KeepUnit: Step.UNIT,
-    GiveConsent: Step.CONSENT,
-    ConfirmProfile: Step.CONFIRM,
-}
+_ANSWER_STEPS: Final = AnswerSteps(
+    {
+        ChooseLanguage: Step.LANGUAGE,
+        ChooseCommunity: Step.COMMUNITY,
+        ChooseCompound: Step.COMPOUND,
+        ChooseBuilding: Step.BUILDING,
+        EnterUnit: Step.UNIT,
+        SkipUnit: Step.UNIT,
+        KeepUnit: Step.UNIT,
+        GiveConsent: Step.CONSENT,
+        ConfirmProfile: Step.CONFIRM,
+    }
+)
 
 
 def step_of(answer: Answer) -> Step:
     """The step an answer belongs to."""
-    return answer.step if isinstance(answer, GoBack) else _ANSWER_STEP[type(answer)]
+    return _ANSWER_STEPS.of(answer)
 
 
 class StepOutcome(StrEnum):
@@ -925,7 +908,7 @@ async def start_onboarding(
         flow = await uow.flows.get(user_id, ONBOARD)
         if flow is not None and flow.has_seen(update_id):
             return StartResult(StartOutcome.RESUMED, link, flow)
-        resumed = flow if flow is not None and not flow.finished else None
+        resumed = resumable(flow)
         draft = ProfileDraft.from_json(resumed.draft).pruned(places) if resumed else ProfileDraft()
         step = Step(resumed.step) if resumed else Step.LANGUAGE
         linked = with_link(draft, link)
@@ -935,18 +918,9 @@ async def start_onboarding(
         if _place_of(linked) != _place_of(draft) and linked.language is not None:
             step = next_step(ONBOARD, Step.LANGUAGE, linked, places)  # go on from the link
         step = resume_at(ONBOARD, step, linked)
-        started = Flow(
-            user_id=user_id,
-            name=ONBOARD,
-            step=step.value,
-            draft=linked.to_json(),
-            active=True,
-            message_id=None,  # the handler sends a new message and records it
-            last_update_id=update_id,
-            updated_at=now,
+        started = await enter_flow(
+            uow, user_id, ONBOARD, step.value, linked.to_json(), update_id=update_id, now=now
         )
-        await uow.flows.deactivate_all(user_id, now)
-        await uow.flows.save(started)
         await uow.commit()
     return StartResult(
         StartOutcome.RESUMED if resumed else StartOutcome.STARTED,
@@ -1043,19 +1017,14 @@ async def answer_flow(
     update is delivered) or moves them; the flow row is kept as ``done``.
     """
     async with uow:
-        flows = [f for f in await uow.flows.of_user(user_id) if f.name in FLOW_NAMES]
-        replayed = next((f for f in flows if f.last_update_id == update_id), None)
-        active = next((f for f in flows if f.active), None)
-        if replayed is None and active is not None and active.has_seen(update_id):
-            replayed = active
-        if replayed is not None:
+        gate = await gate_answer(uow, user_id, FLOW_NAMES, update_id, message_id)
+        if gate.gate is Gate.REPLAYED and gate.flow is not None:
             resident = await uow.residents.get(user_id)
-            miss = await _replayed_miss(uow, replayed, resident, now)
-            return AnswerResult(AnswerOutcome.REPLAYED, replayed, resident, code_miss=miss)
-        if active is None:
-            return AnswerResult(AnswerOutcome.NO_FLOW)
-        if message_id is not None and not active.accepts_press_on(message_id):
-            return AnswerResult(AnswerOutcome.OTHER_MESSAGE, active)
+            miss = await _replayed_miss(uow, gate.flow, resident, now)
+            return AnswerResult(AnswerOutcome.REPLAYED, gate.flow, resident, code_miss=miss)
+        active = gate.flow
+        if not gate.open or active is None:
+            return AnswerResult(AnswerOutcome(gate.gate.value), active)
         step, draft = current(active, places)
         transition = answer_step(active.name, step, draft, answer, places, now)
         if transition.outcome is not StepOutcome.FINISHED:
@@ -1066,9 +1035,8 @@ async def answer_flow(
                 draft=transition.draft.to_json(),
                 update_id=update_id,
                 now=now,
+                message_id=message_id,
             )
-            if message_id is not None:
-                moved = replace(moved, message_id=message_id)
             await uow.flows.save(moved)
             await uow.commit()
             return AnswerResult(AnswerOutcome.MOVED, moved)
@@ -1159,22 +1127,21 @@ async def start_relocation(
         flow = await uow.flows.get(user_id, RELOCATE)
         if flow is not None and flow.has_seen(update_id):
             return RelocationStart.STARTED, flow
-        if flow is not None and not flow.finished:  # a draft left with /cancel goes on
-            step, draft = current(flow, places)
+        resumed = resumable(flow)
+        if resumed is not None:  # a draft left with /cancel goes on
+            step, draft = current(resumed, places)
         else:
             step, draft = Step.COMMUNITY, ProfileDraft.from_resident(resident).pruned(places)
-        started = Flow(
-            user_id=user_id,
-            name=RELOCATE,
-            step=step.value,
-            draft=draft.to_json(),
-            active=True,
+        started = await enter_flow(
+            uow,
+            user_id,
+            RELOCATE,
+            step.value,
+            draft.to_json(),
+            update_id=update_id,
+            now=now,
             message_id=message_id,
-            last_update_id=update_id,
-            updated_at=now,
         )
-        await uow.flows.deactivate_all(user_id, now)
-        await uow.flows.save(started)
         await uow.commit()
     return RelocationStart.STARTED, started
 

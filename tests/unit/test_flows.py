@@ -91,6 +91,14 @@ def test_next_then_back_returns_to_the_same_asked_step(asked: list[Step], start:
         assert STEPS.before(following, is_asked) is start
 
 
+def test_a_stored_flow_goes_on_at_its_step_or_at_an_earlier_gap() -> None:
+    assert STEPS.resume_at(Step.C, None) is Step.C
+    assert STEPS.resume_at(Step.C, Step.D) is Step.C
+    assert STEPS.resume_at(Step.C, Step.B) is Step.B
+    assert STEPS.resume_at(Step.DONE, Step.B) is Step.B
+    assert STEPS.resume_at(Step.DONE, None) is Step.A
+
+
 def test_a_step_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         Steps(Step.A, Step.A)
