@@ -12,8 +12,8 @@ is kept in integer hundredths of a square metre, because spec 04 counts areas to
 two decimals and sums of floats drift (``0.1 + 0.2``). Areas are parsed with
 :class:`decimal.Decimal` from the typed text, never through ``float``.
 
-The claim flow (``register.claim``) is a small explicit state machine over the
-``flows`` table, like :mod:`civic.residents` and for the same reasons: state
+The claim flow (``register.claim``) is a flow over the ``flows`` table
+(:mod:`civic.flows`, which says why and holds what every flow shares): state
 committed before each reply, idempotent by ``update_id``, ``/cancel`` keeps the
 draft. Its steps: building (only when the compound has buildings and the
 resident has none on their profile) → unit (prefilled with the resident's) →
@@ -39,7 +39,18 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from civic.audit import AuditEntry
-from civic.flows import DONE_STEP, Flow
+from civic.flows import (
+    DONE_STEP,
+    AnswerSteps,
+    Flow,
+    Gate,
+    Steps,
+    enter_flow,
+    gate_answer,
+    resumable,
+    stored_step,
+)
+from civic.flows import GoBack as GoBack
 from civic.outbox import OutgoingMessage
 from civic.places import Places
 from civic.residents import Resident, UnitCheck, VerificationLevel, check_unit
@@ -296,7 +307,7 @@ class Step(StrEnum):
     DONE = DONE_STEP
 
 
-STEPS: Final = (Step.BUILDING, Step.UNIT, Step.AREA, Step.NAME, Step.PHOTO, Step.CONFIRM)
+STEPS: Final = Steps(Step.BUILDING, Step.UNIT, Step.AREA, Step.NAME, Step.PHOTO, Step.CONFIRM)
 EDITABLE: Final = frozenset({Step.BUILDING, Step.UNIT, Step.AREA, Step.NAME, Step.PHOTO})
 TEXT_STEPS: Final = frozenset({Step.UNIT, Step.AREA, Step.NAME})
 """Steps answered by typing; elsewhere text gets "use the buttons" (or "send a photo")."""
@@ -424,43 +435,37 @@ def _applies(step: Step, draft: ClaimDraft, places: Places) -> bool:
     return True
 
 
+def _answered(step: Step, draft: ClaimDraft) -> bool:
+    """Whether the draft holds what ``step`` asks for (a skipped photo is an answer)."""
+    needed = {
+        Step.BUILDING: draft.building_code is not None,
+        Step.UNIT: draft.unit_label is not None,
+        Step.AREA: draft.area_centi_m2 is not None,
+        Step.NAME: draft.owner_name is not None,
+        Step.PHOTO: draft.photo_answered,
+    }
+    return needed.get(step, True)
+
+
 def first_missing(draft: ClaimDraft, places: Places) -> Step | None:
     """The earliest step whose answer the draft lacks, or ``None`` when it can be confirmed."""
-    if _applies(Step.BUILDING, draft, places) and draft.building_code is None:
-        return Step.BUILDING
-    if draft.unit_label is None:
-        return Step.UNIT
-    if draft.area_centi_m2 is None:
-        return Step.AREA
-    if draft.owner_name is None:
-        return Step.NAME
-    if not draft.photo_answered:
-        return Step.PHOTO
-    return None
+    return STEPS.first(lambda step: _applies(step, draft, places) and not _answered(step, draft))
 
 
 def next_step(after: Step, draft: ClaimDraft, places: Places) -> Step:
     """The step after ``after``; an edit from the summary returns to it (or to a gap)."""
     if draft.editing:
         return first_missing(draft, places) or Step.CONFIRM
-    for step in STEPS[STEPS.index(after) + 1 :]:
-        if _applies(step, draft, places):
-            return step
-    return Step.CONFIRM
+    return STEPS.after(after, lambda step: _applies(step, draft, places)) or Step.CONFIRM
 
 
 def previous_step(before: Step, draft: ClaimDraft, places: Places) -> Step | None:
     """The step Back leads to, or ``None`` on the first one."""
-    if before not in STEPS:
-        return None
-    for step in reversed(STEPS[: STEPS.index(before)]):
-        if _applies(step, draft, places):
-            return step
-    return None
+    return STEPS.before(before, lambda step: _applies(step, draft, places))
 
 
 def first_step(draft: ClaimDraft, places: Places) -> Step:
-    return next(s for s in STEPS if _applies(s, draft, places))
+    return STEPS.first(lambda step: _applies(step, draft, places)) or Step.CONFIRM
 
 
 def current(flow: Flow, places: Places) -> tuple[Step, ClaimDraft]:
@@ -468,8 +473,7 @@ def current(flow: Flow, places: Places) -> tuple[Step, ClaimDraft]:
     draft = ClaimDraft.from_json(flow.draft).pruned(places)
     if flow.finished:
         return Step.DONE, draft
-    known = {s.value: s for s in Step}
-    step = known.get(flow.step, Step.DONE)
+    step = stored_step(flow, Step, Step.DONE)
     if step in (Step.DONE, Step.CONFIRM) or not _applies(step, draft, places):
         step = first_missing(draft, places) or Step.CONFIRM
     return step, draft
@@ -521,12 +525,6 @@ class ConfirmClaim:
 
 
 @dataclass(frozen=True)
-class GoBack:
-    step: Step
-    """The step the Back button was shown on: a press from another step is out of date."""
-
-
-@dataclass(frozen=True)
 class EditStep:
     step: Step
     """The step to answer again; the summary comes back after it."""
@@ -541,25 +539,27 @@ Answer = (
     | GivePhoto
     | SkipPhoto
     | ConfirmClaim
-    | GoBack
+    | GoBack[Step]
     | EditStep
 )
 
-_ANSWER_STEP: Final[Mapping[type, Step]] = {
-    ChooseBuilding: Step.BUILDING,
-    EnterUnit: Step.UNIT,
-    KeepUnit: Step.UNIT,
-    EnterArea: Step.AREA,
-    EnterName: Step.NAME,
-    GivePhoto: Step.PHOTO,
-    SkipPhoto: Step.PHOTO,
-    ConfirmClaim: Step.CONFIRM,
-    EditStep: Step.CONFIRM,
-}
+_ANSWER_STEPS: Final = AnswerSteps(
+    {
+        ChooseBuilding: Step.BUILDING,
+        EnterUnit: Step.UNIT,
+        KeepUnit: Step.UNIT,
+        EnterArea: Step.AREA,
+        EnterName: Step.NAME,
+        GivePhoto: Step.PHOTO,
+        SkipPhoto: Step.PHOTO,
+        ConfirmClaim: Step.CONFIRM,
+        EditStep: Step.CONFIRM,  # the summary's Edit buttons: shown on the confirm step
+    }
+)
 
 
 def step_of(answer: Answer) -> Step:
-    return answer.step if isinstance(answer, GoBack) else _ANSWER_STEP[type(answer)]
+    return _ANSWER_STEPS.of(answer)
 
 
 class ClaimOutcome(StrEnum):
@@ -750,7 +750,7 @@ async def start_claim(
         flow = await uow.flows.get(user_id, CLAIM)
         if flow is not None and flow.has_seen(update_id):
             return StartClaimResult(StartClaim.RESUMED, flow, pending=pending)
-        resumed = flow if flow is not None and not flow.finished else None
+        resumed = resumable(flow)
         if resumed is not None:
             step, draft = current(resumed, places)
             moved = draft.at_address_of(resident).pruned(places)
@@ -759,18 +759,9 @@ async def start_claim(
         else:
             draft = ClaimDraft.for_resident(resident).pruned(places)
             step = first_step(draft, places)
-        started = Flow(
-            user_id=user_id,
-            name=CLAIM,
-            step=step.value,
-            draft=draft.to_json(),
-            active=True,
-            message_id=None,  # the handler sends a new message and records it
-            last_update_id=update_id,
-            updated_at=now,
+        started = await enter_flow(
+            uow, user_id, CLAIM, step.value, draft.to_json(), update_id=update_id, now=now
         )
-        await uow.flows.deactivate_all(user_id, now)
-        await uow.flows.save(started)
         await uow.commit()
     return StartClaimResult(
         StartClaim.RESUMED if resumed else StartClaim.STARTED,
@@ -809,15 +800,14 @@ async def answer_claim(
     every reviewer (:func:`reviewers_of`) in the same transaction.
     """
     async with uow:
-        flow = await uow.flows.get(user_id, CLAIM)
-        if flow is not None and flow.has_seen(update_id):
+        gate = await gate_answer(uow, user_id, (CLAIM,), update_id, message_id)
+        flow = gate.flow
+        if gate.gate is Gate.REPLAYED and flow is not None:
             claim_id = ClaimDraft.from_json(flow.draft).claim_id
             claim = await uow.register_claims.get(claim_id) if claim_id is not None else None
             return ClaimAnswerResult(ClaimOutcome.REPLAYED, flow, claim)
-        if flow is None or not flow.active:
-            return ClaimAnswerResult(ClaimOutcome.NO_FLOW, flow)
-        if message_id is not None and not flow.accepts_press_on(message_id):
-            return ClaimAnswerResult(ClaimOutcome.OTHER_MESSAGE, flow)
+        if not gate.open or flow is None:
+            return ClaimAnswerResult(ClaimOutcome(gate.gate.value), flow)
         resident = await uow.residents.get(user_id)
         if resident is None:
             return ClaimAnswerResult(ClaimOutcome.NOT_REGISTERED, flow)
@@ -831,9 +821,8 @@ async def answer_claim(
                 draft=transition.draft.to_json(),
                 update_id=update_id,
                 now=now,
+                message_id=message_id,
             )
-            if message_id is not None:
-                moved = replace(moved, message_id=message_id)
             await uow.flows.save(moved)
             await uow.commit()
             return ClaimAnswerResult(ClaimOutcome.MOVED, moved)
@@ -1125,18 +1114,16 @@ async def start_rejection(
         result = _visible(actor, await uow.register_claims.get(claim_id), places)
         if result.outcome is not ReviewOutcome.SHOWN:
             return result
-        flow = Flow(
-            user_id=actor.user_id,
-            name=REJECT,
-            step="reason",
-            draft={"claim_id": claim_id},
-            active=True,
+        flow = await enter_flow(
+            uow,
+            actor.user_id,
+            REJECT,
+            "reason",
+            {"claim_id": claim_id},
+            update_id=update_id,
+            now=now,
             message_id=message_id,
-            last_update_id=update_id,
-            updated_at=now,
         )
-        await uow.flows.deactivate_all(actor.user_id, now)
-        await uow.flows.save(flow)
         await uow.commit()
     return replace(result, flow=flow)
 
