@@ -1,9 +1,18 @@
-"""``/cancel`` and free text, for whichever flow a person is in (:mod:`civic.flows`).
+"""Flows in chat (:mod:`civic.flows`): routing, ``/cancel``, and showing a flow's message.
 
 A person is in at most one flow at a time. Their typed text goes to the
 capability that owns that flow (a unit label in onboarding, a description when
 filing a report); ``/cancel`` leaves it, keeping the draft. Capabilities declare
 their flows with :func:`register_flow`; this module routes.
+
+A flow lives on one bot message whose buttons act (:meth:`civic.flows.Flow.accepts_press_on`).
+What every flow does with that message is here, so that each capability's
+handlers only parse, call their use case and choose the screen: a press edits
+the message (:func:`edit_flow`); typed text or a photo moves the flow to a new
+message below it, since an edit above would go unseen (:func:`show_below`);
+starting shows a new message and retires the old one's buttons
+(:func:`show_started`); :func:`acknowledge_step` answers a press by what it came
+to; the Cancel button is :func:`cancel_button`.
 """
 
 from __future__ import annotations
@@ -11,13 +20,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from civic.flows import Flow, active_flow, cancel_flow
+from bot.i18n import N_
+from civic.flows import Flow, Gate, active_flow, cancel_flow, record_flow_message
+from handlers.buttons import acknowledge
+from handlers.residents_views import Screen, cancelled_screen
 
 TextStep = Callable[[Update, BotContext, Flow], Awaitable[None]]
 """Takes a person's text for their active flow."""
@@ -122,6 +136,146 @@ async def retire_keyboard(context: BotContext, chat_id: int, message_id: int) ->
     # Deleted, too old, or without buttons already: then there is nothing to retire.
     with contextlib.suppress(TelegramError):
         await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+# -- a flow's message ---------------------------------------------------------------------
+
+
+async def send(context: BotContext, chat_id: int, screen: Screen) -> Message:
+    return await context.bot.send_message(
+        chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+    )
+
+
+async def edit(context: BotContext, chat_id: int, message_id: int, screen: Screen) -> int:
+    """Show ``screen`` on the flow's message; send a new one if it cannot be edited.
+
+    Returns the id of the message now showing it. Editing with the same content
+    (a redelivered update) is not an error here.
+    """
+    try:
+        await context.bot.edit_message_text(
+            screen.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,  # none: Telegram removes the old buttons
+        )
+    except BadRequest as error:
+        reason = str(error).lower()
+        if "not modified" in reason:
+            return message_id
+        if "not found" not in reason and "can't be edited" not in reason:
+            raise
+        return (await send(context, chat_id, screen)).message_id
+    return message_id
+
+
+async def edit_flow(
+    context: BotContext, flow: Flow | None, chat_id: int, message_id: int, screen: Screen
+) -> None:
+    """:func:`edit` the flow's message; if a new one had to be sent, the flow moves to it.
+
+    Otherwise the flow would still point at the old message, and every press on
+    the new one would be refused as out of date.
+    """
+    shown = await edit(context, chat_id, message_id, screen)
+    if shown != message_id and flow is not None and flow.active:
+        services = context.services
+        await record_flow_message(
+            services.database.uow(), flow.user_id, flow.name, shown, services.clock.now()
+        )
+
+
+async def show_started(
+    context: BotContext,
+    chat_id: int,
+    flow: Flow,
+    screen: Screen,
+    previous_message_id: int | None = None,
+) -> None:
+    """A flow started or resumed by a command: a new message, recorded as the flow's;
+    the message a resumed flow was on loses its buttons (they no longer act)."""
+    sent = await send(context, chat_id, screen)
+    services = context.services
+    await record_flow_message(
+        services.database.uow(), flow.user_id, flow.name, sent.message_id, services.clock.now()
+    )
+    if previous_message_id is not None and previous_message_id != sent.message_id:
+        await retire_keyboard(context, chat_id, previous_message_id)
+
+
+async def show_below(
+    context: BotContext, chat_id: int, before: Flow, after: Flow, screen: Screen
+) -> None:
+    """Typed text or a photo moved the flow ``before`` (now ``after``): show it in a new
+    message under the person's, which the flow goes on in; the old message loses its
+    buttons. A finished flow has no message to go on in."""
+    sent = await send(context, chat_id, screen)
+    if not after.finished:
+        services = context.services
+        await record_flow_message(
+            services.database.uow(),
+            before.user_id,
+            before.name,
+            sent.message_id,
+            services.clock.now(),
+        )
+    if before.message_id is not None and before.message_id != sent.message_id:
+        await retire_keyboard(context, chat_id, before.message_id)
+
+
+PRESS_NOTICES: Final = {
+    "wrong_step": (N_("residents.flow.moved_on"), False),
+    "unknown_place": (N_("residents.flow.unknown_place"), True),
+}
+"""Step outcomes every flow shares that a press is told of (catalog id, as an alert)."""
+
+
+async def acknowledge_step(
+    query: CallbackQuery, context: BotContext, outcome: str, *, closed: str
+) -> bool:
+    """Answer a step button by what its answer came to (``outcome``, a use case's value).
+
+    ``True`` when the press no longer acts: a message the flow has left, or no
+    flow (``closed``: the catalog id saying so); its buttons are taken off and
+    the caller shows nothing more.
+    """
+    if outcome in (Gate.OTHER_MESSAGE.value, Gate.NO_FLOW.value):
+        stale = outcome == Gate.OTHER_MESSAGE.value
+        await acknowledge(query, context.t("common.button.stale" if stale else closed), alert=True)
+        message = query.message
+        if message is not None:
+            await retire_keyboard(context, message.chat.id, message.message_id)
+        return True
+    notice = PRESS_NOTICES.get(outcome)
+    if notice is None:
+        await acknowledge(query)
+    else:
+        await acknowledge(query, context.t(notice[0]), alert=notice[1])
+    return False
+
+
+async def cancel_button(update: Update, context: BotContext) -> None:
+    """The Cancel button of any flow: as ``/cancel``, on the flow's own message.
+
+    Only the active flow's current message cancels; a Cancel left on an older
+    message (or another flow's) is out of date and cancels nothing.
+    """
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
+        return
+    services = context.services
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    flow = await active_flow(services.database.uow(read_only=True), user.id)
+    route = _ROUTES.get(flow.name) if flow is not None else None
+    if flow is None or route is None or not flow.accepts_press_on(message_id):
+        await acknowledge(query, context.t("common.button.stale"), alert=True)
+        await retire_keyboard(context, chat_id, message_id)
+        return
+    await cancel_flow(services.database.uow(), user.id, services.clock.now())
+    await acknowledge(query)
+    await edit(context, chat_id, message_id, cancelled_screen(context.t, route.resume_hint))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

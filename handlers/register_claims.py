@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
 from bot.html import escape
 from bot.i18n import N_
-from civic.flows import Flow, active_flow, cancel_flow, record_flow_message
+from civic.flows import Flow, active_flow, cancel_flow
 from civic.register_claims import (
     CLAIM,
     MAX_REASON_CHARS,
@@ -64,6 +64,7 @@ from civic.register_claims import (
 from civic.roles import Actor, Decision
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
+from handlers.flows import edit, edit_flow, send
 from handlers.permissions import REFUSAL_TEXT, actor_of, admin_ids, refusal, reply
 from handlers.register_claims_views import (
     APPROVE,
@@ -94,8 +95,8 @@ from handlers.register_claims_views import (
     step_screen,
     submitted_screen,
 )
-from handlers.residents import edit, edit_flow, painter_of, send
-from handlers.residents_views import Painter, Screen, cancelled_screen
+from handlers.residents import painter_of
+from handlers.residents_views import Painter, Screen
 
 CLAIM_RESUME: Final = N_("register.claim.resume")
 REJECT_RESUME: Final = N_("register.review.reason_resume")
@@ -137,14 +138,10 @@ async def claim(update: Update, context: BotContext) -> None:
     if result.outcome is StartClaim.RESUMED:
         resumed = context.t("register.claim.resumed")
         notice = f"{notice}\n{resumed}" if notice else resumed
-    sent = await send(
-        context, message.chat_id, await flow_screen(context, result.flow, notice=notice)
+    screen = await flow_screen(context, result.flow, notice=notice)
+    await flows.show_started(
+        context, message.chat_id, result.flow, screen, result.previous_message_id
     )
-    await record_flow_message(
-        services.database.uow(), user.id, CLAIM, sent.message_id, services.clock.now()
-    )
-    if result.previous_message_id is not None and result.previous_message_id != sent.message_id:
-        await flows.retire_keyboard(context, message.chat_id, result.previous_message_id)
 
 
 def answer_of(action: str, args: tuple[str, ...]) -> Answer:
@@ -212,41 +209,13 @@ async def answer_button(update: Update, context: BotContext) -> None:
     result = await apply(
         update, context, user.id, answer_of(button.action, button.args), message_id
     )
-    outcome = result.outcome
-    if outcome in (ClaimOutcome.OTHER_MESSAGE, ClaimOutcome.NO_FLOW):
-        key = (
-            "common.button.stale"
-            if outcome is ClaimOutcome.OTHER_MESSAGE
-            else "register.claim.closed"
-        )
-        await acknowledge(query, context.t(key), alert=True)
-        await flows.retire_keyboard(context, chat_id, message_id)
+    if await flows.acknowledge_step(
+        query, context, result.outcome.value, closed=N_("register.claim.closed")
+    ):
         return
-    if outcome is ClaimOutcome.WRONG_STEP:
-        await acknowledge(query, context.t("residents.flow.moved_on"))
-    elif outcome is ClaimOutcome.UNKNOWN_PLACE:
-        await acknowledge(query, context.t("residents.flow.unknown_place"), alert=True)
-    else:
-        await acknowledge(query)
-    if outcome is ClaimOutcome.SUBMITTED:
+    if result.outcome is ClaimOutcome.SUBMITTED:
         context.services.sender.wake()
     await edit_flow(context, result.flow, chat_id, message_id, await result_screen(context, result))
-
-
-async def cancel_button(update: Update, context: BotContext) -> None:
-    """The Cancel button: as ``/cancel``, on the flow's own message; the draft stays."""
-    query, user = update.callback_query, update.effective_user
-    if query is None or query.message is None or user is None:
-        return
-    services = context.services
-    chat_id, message_id = query.message.chat.id, query.message.message_id
-    flow = await cancel_flow(services.database.uow(), user.id, services.clock.now())
-    if flow is None or flow.name != CLAIM:
-        await acknowledge(query, context.t("common.button.stale"), alert=True)
-        await flows.retire_keyboard(context, chat_id, message_id)
-        return
-    await acknowledge(query)
-    await edit(context, chat_id, message_id, cancelled_screen(context.t, CLAIM_RESUME))
 
 
 async def moved_below(
@@ -256,18 +225,10 @@ async def moved_below(
     message = update.effective_message
     if message is None:
         return
-    services = context.services
-    shown = ClaimAnswerResult(result.outcome, result.flow or flow, result.claim)
-    sent: Message = await send(
-        context, message.chat_id, await result_screen(context, shown, notice=notice)
-    )
-    moved = shown.flow
-    if moved is not None and moved.active:
-        await record_flow_message(
-            services.database.uow(), flow.user_id, CLAIM, sent.message_id, services.clock.now()
-        )
-    if flow.message_id is not None and flow.message_id != sent.message_id:
-        await flows.retire_keyboard(context, message.chat_id, flow.message_id)
+    moved = result.flow or flow
+    shown = ClaimAnswerResult(result.outcome, moved, result.claim)
+    screen = await result_screen(context, shown, notice=notice)
+    await flows.show_below(context, message.chat_id, flow, moved, screen)
 
 
 async def claim_text(update: Update, context: BotContext, flow: Flow) -> None:
@@ -660,7 +621,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("claim", claim, private))
     application.add_handler(CommandHandler("claims", claims_command, private))
     application.add_handler(on_button(answer_button, *STEP_ACTIONS))
-    application.add_handler(on_button(cancel_button, CANCEL))
+    application.add_handler(on_button(flows.cancel_button, CANCEL))
     application.add_handler(on_button(withdraw, WITHDRAW))
     application.add_handler(on_button(review, REVIEW, CARD))
     application.add_handler(on_button(approve, APPROVE))

@@ -12,16 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from telegram import Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import Application, CommandHandler, TypeHandler, filters
 
 from bot.callbacks import Decoded
 from bot.context import BotContext, services_of
 from bot.html import escape
 from bot.i18n import N_
-from civic.flows import Flow, active_flow, cancel_flow, record_flow_message
+from civic.flows import Flow, active_flow
 from civic.register_claims import owner_standing
 from civic.residents import (
     MAX_UNIT_CHARS,
@@ -62,6 +60,9 @@ from civic.residents import (
 from civic.roles import Action
 from handlers import flows, roles
 from handlers.buttons import acknowledge, on_button, pressed
+from handlers.flows import edit as edit
+from handlers.flows import edit_flow as edit_flow
+from handlers.flows import send as send
 from handlers.register_claims_views import owner_lines
 from handlers.residents_views import (
     CHANGE_ADDRESS,
@@ -82,7 +83,6 @@ from handlers.residents_views import (
     STEP_ACTIONS,
     Painter,
     Screen,
-    cancelled_screen,
     help_text,
     language_screen,
     profile_screen,
@@ -157,52 +157,6 @@ def remember(context: BotContext, user_id: int, language: str, *, registered: bo
 def painter_of(context: BotContext) -> Painter:
     services = context.services
     return Painter(context.t, services.buttons, services.places)
-
-
-async def send(context: BotContext, chat_id: int, screen: Screen) -> Message:
-    return await context.bot.send_message(
-        chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
-    )
-
-
-async def edit(context: BotContext, chat_id: int, message_id: int, screen: Screen) -> int:
-    """Show ``screen`` on the flow's message; send a new one if it cannot be edited.
-
-    Returns the id of the message now showing it. Editing with the same content
-    (a redelivered update) is not an error here.
-    """
-    try:
-        await context.bot.edit_message_text(
-            screen.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=screen.keyboard,  # none: Telegram removes the old buttons
-        )
-    except BadRequest as error:
-        reason = str(error).lower()
-        if "not modified" in reason:
-            return message_id
-        if "not found" not in reason and "can't be edited" not in reason:
-            raise
-        return (await send(context, chat_id, screen)).message_id
-    return message_id
-
-
-async def edit_flow(
-    context: BotContext, flow: Flow | None, chat_id: int, message_id: int, screen: Screen
-) -> None:
-    """:func:`edit` the flow's message; if a new one had to be sent, the flow moves to it.
-
-    Otherwise the flow would still point at the old message, and every press on
-    the new one would be refused as out of date.
-    """
-    shown = await edit(context, chat_id, message_id, screen)
-    if shown != message_id and flow is not None and flow.active:
-        services = context.services
-        await record_flow_message(
-            services.database.uow(), flow.user_id, flow.name, shown, services.clock.now()
-        )
 
 
 def link_notice(context: BotContext, link: DeepLink) -> str | None:
@@ -282,12 +236,7 @@ async def start(update: Update, context: BotContext) -> None:
     elif result.link.understood:
         notice = joined(notice, linked_notice(context, result.link))
     screen = await flow_screen(context, flow, notice=notice)
-    sent = await send(context, message.chat_id, screen)
-    await record_flow_message(
-        services.database.uow(), user.id, flow.name, sent.message_id, services.clock.now()
-    )
-    if result.previous_message_id is not None:
-        await flows.retire_keyboard(context, message.chat_id, result.previous_message_id)
+    await flows.show_started(context, message.chat_id, flow, screen, result.previous_message_id)
 
 
 def link_place(context: BotContext, link: DeepLink) -> str:
@@ -350,23 +299,12 @@ async def answer_button(update: Update, context: BotContext) -> None:
     )
     if isinstance(answer, ChooseLanguage) and result.outcome is AnswerOutcome.MOVED:
         remember(context, user.id, answer.language, registered=False)
-    chat_id, message_id = query.message.chat.id, query.message.message_id
-    outcome = result.outcome
-    if outcome is AnswerOutcome.OTHER_MESSAGE or outcome is AnswerOutcome.NO_FLOW:
-        if outcome is AnswerOutcome.OTHER_MESSAGE:
-            await acknowledge(query, context.t("common.button.stale"), alert=True)
-        else:
-            await acknowledge(query, context.t("residents.flow.closed"), alert=True)
-        await flows.retire_keyboard(context, chat_id, message_id)
+    if await flows.acknowledge_step(
+        query, context, result.outcome.value, closed=N_("residents.flow.closed")
+    ):
         return
-    if outcome is AnswerOutcome.WRONG_STEP:
-        await acknowledge(query, context.t("residents.flow.moved_on"))
-    elif outcome is AnswerOutcome.UNKNOWN_PLACE:
-        await acknowledge(query, context.t("residents.flow.unknown_place"), alert=True)
-    else:
-        await acknowledge(query)
     screen = await outcome_screen(context, result)
-    await edit_flow(context, result.flow, chat_id, message_id, screen)
+    await edit_flow(context, result.flow, query.message.chat.id, query.message.message_id, screen)
 
 
 async def outcome_screen(
@@ -416,23 +354,6 @@ async def turn_page(update: Update, context: BotContext) -> None:
     await edit_flow(context, flow, query.message.chat.id, query.message.message_id, screen)
 
 
-async def cancel_button(update: Update, context: BotContext) -> None:
-    """The Cancel button of a flow: as ``/cancel``, on the flow's own message."""
-    query, user = update.callback_query, update.effective_user
-    if query is None or query.message is None or user is None:
-        return
-    services = context.services
-    flow = await active_flow(services.database.uow(read_only=True), user.id)
-    if flow is None or not flow.accepts_press_on(query.message.message_id):
-        await acknowledge(query, context.t("common.button.stale"), alert=True)
-        await flows.retire_keyboard(context, query.message.chat.id, query.message.message_id)
-        return
-    await cancel_flow(services.database.uow(), user.id, services.clock.now())
-    await acknowledge(query)
-    screen = cancelled_screen(context.t, RESUME_HINTS[flow.name])
-    await edit(context, query.message.chat.id, query.message.message_id, screen)
-
-
 # -- steps by text ---------------------------------------------------------------------
 
 
@@ -468,13 +389,7 @@ async def flow_text(update: Update, context: BotContext, flow: Flow) -> None:
         notice = context.t("residents.flow.use_buttons")
     moved = result.flow or flow
     screen = await outcome_screen(context, AnswerResult(result.outcome, moved), notice=notice)
-    sent = await send(context, message.chat_id, screen)
-    if not moved.finished:
-        await record_flow_message(
-            services.database.uow(), flow.user_id, flow.name, sent.message_id, services.clock.now()
-        )
-    if flow.message_id is not None and flow.message_id != sent.message_id:
-        await flows.retire_keyboard(context, message.chat_id, flow.message_id)
+    await flows.show_below(context, message.chat_id, flow, moved, screen)
 
 
 # -- /me, /lang, /help ------------------------------------------------------------------
@@ -596,7 +511,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler(["start", "me", "lang"], private_only, ~private))
     application.add_handler(on_button(answer_button, *STEP_ACTIONS))
     application.add_handler(on_button(turn_page, FLOW_PAGE))
-    application.add_handler(on_button(cancel_button, FLOW_CANCEL))
+    application.add_handler(on_button(flows.cancel_button, FLOW_CANCEL))
     application.add_handler(on_button(choose_language, SET_LANGUAGE))
     application.add_handler(on_button(change_language, CHANGE_LANGUAGE))
     application.add_handler(on_button(change_address, CHANGE_ADDRESS))
