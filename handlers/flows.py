@@ -84,15 +84,7 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 async def on_photo(update: Update, context: BotContext) -> None:
     """Hand a photo to the person's active flow if it takes photos; else say it was not used."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    flow = await active_flow(context.services.database.uow(read_only=True), user.id)
-    route = _ROUTES.get(flow.name) if flow is not None else None
-    if flow is not None and route is not None and route.on_photo is not None:
-        await route.on_photo(update, context, flow)
-        return
-    await message.reply_text(context.t("common.photo.not_expected"))
+    await _hand_over(update, context, lambda route: route.on_photo, N_("common.photo.not_expected"))
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -101,15 +93,27 @@ async def on_document(update: Update, context: BotContext) -> None:
     Without this a file got no answer at all (quality bar: bad input always
     gets a clear message).
     """
+    await _hand_over(
+        update, context, lambda route: route.on_document, N_("common.document.not_expected")
+    )
+
+
+async def _hand_over(
+    update: Update,
+    context: BotContext,
+    step_of: Callable[[FlowRoute], TextStep | None],
+    not_expected: str,
+) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     flow = await active_flow(context.services.database.uow(read_only=True), user.id)
     route = _ROUTES.get(flow.name) if flow is not None else None
-    if flow is not None and route is not None and route.on_document is not None:
-        await route.on_document(update, context, flow)
+    step = step_of(route) if route is not None else None
+    if flow is not None and step is not None:
+        await step(update, context, flow)
         return
-    await message.reply_text(context.t("common.document.not_expected"))
+    await message.reply_text(context.t(not_expected))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
