@@ -22,6 +22,7 @@ from civic.register_claims import ClaimStatus as RegisterClaimStatus
 from civic.register_claims import RejectReason as RegisterRejectReason
 from civic.reports import Attachment, Feedback, Report, ReportEvent, ReportState, TrackingNumber
 from civic.reports_routing import AssigneeKind
+from civic.reports_stats import ReportHistory
 from civic.residents import Resident
 from civic.roles import Grant, Role, Tag
 
@@ -348,6 +349,13 @@ class ReportsRepository(Protocol):
         ...
 
     async def feedback(self, report_id: int) -> list[Feedback]: ...
+
+    async def in_period(
+        self, community_code: str, start: datetime, end: datetime
+    ) -> list[ReportHistory]:
+        """The community's reports filed in ``[start, end)``, oldest first, with their
+        events and feedback, in a few queries (``/stats`` and its exports)."""
+        ...
 
 
 class UnitOfWork(Protocol):

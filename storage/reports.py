@@ -44,6 +44,7 @@ from civic.reports import (
     TrackingNumber,
 )
 from civic.reports_routing import Assignee, AssigneeKind
+from civic.reports_stats import ReportHistory
 from storage.tables import (
     report_attachments,
     report_events,
@@ -316,6 +317,63 @@ class SqlReportsRepository:
             .offset(offset)
         )
         return [_report(row) for row in rows]
+
+    async def in_period(
+        self, community_code: str, start: datetime, end: datetime
+    ) -> list[ReportHistory]:
+        """The community's reports filed in ``[start, end)``, oldest first, with their
+        events and feedback (``/stats``, the CSV and the monthly XLSX).
+
+        Three queries whatever the number of reports: the reports, then all their
+        events, then all their feedback, each matched to its report here. Events
+        come without attachments: no figure needs a file id.
+        """
+        chosen = (
+            (reports.c.community_code == community_code)
+            & (reports.c.created_at >= start)
+            & (reports.c.created_at < end)
+        )
+        ids = select(reports.c.id).where(chosen)
+        found = [
+            _report(row)
+            for row in await self._conn.execute(
+                select(reports).where(chosen).order_by(reports.c.created_at, reports.c.id)
+            )
+        ]
+        if not found:
+            return []
+        events: dict[int, list[ReportEvent]] = {}
+        for row in await self._conn.execute(
+            select(report_events)
+            .where(report_events.c.report_id.in_(ids))
+            .order_by(report_events.c.id)
+        ):
+            events.setdefault(row.report_id, []).append(_event(row, ()))
+        answers: dict[int, list[Feedback]] = {}
+        for row in await self._conn.execute(
+            select(report_feedback)
+            .where(report_feedback.c.report_id.in_(ids))
+            .order_by(report_feedback.c.id)
+        ):
+            answers.setdefault(row.report_id, []).append(
+                Feedback(
+                    report_id=row.report_id,
+                    resolve_event_id=row.resolve_event_id,
+                    fixed=row.fixed,
+                    at=row.at,
+                    user_id=row.user_id,
+                    rating=row.rating,
+                    comment=row.comment,
+                )
+            )
+        return [
+            ReportHistory(
+                report,
+                tuple(events.get(report.id or 0, ())),
+                tuple(answers.get(report.id or 0, ())),
+            )
+            for report in found
+        ]
 
 
 def _report_values(report: Report) -> dict[str, Any]:
