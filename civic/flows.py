@@ -264,13 +264,16 @@ class FlowGate:
         ``message_id``: the message whose button was pressed (``None`` for text
         and photos, which belong to whichever message the flow is on).
         Replayed: the flow that recorded this very update (it may be finished
-        since); else one that has seen a later one, the active first.
+        since), or the active flow if it has applied a later one. Only the active
+        flow's history orders updates: Telegram may restart update ids lower after
+        a week without updates, and a flow finished before that must not make
+        every answer of a new one look replayed.
         """
         stored = sorted(flows, key=lambda f: not f.active)
         active = stored[0] if stored and stored[0].active else None
-        replayed = next((f for f in stored if f.last_update_id == update_id), None) or next(
-            (f for f in stored if f.has_seen(update_id)), None
-        )
+        replayed = next((f for f in stored if f.last_update_id == update_id), None)
+        if replayed is None and active is not None and active.has_seen(update_id):
+            replayed = active
         if replayed is not None:
             return cls(Gate.REPLAYED, replayed)
         if active is None:

@@ -168,6 +168,15 @@ def test_replayed_names_the_flow_that_recorded_the_update_before_the_active_one(
     assert FlowGate.of([active, finished], 8, None) == FlowGate(Gate.REPLAYED, active)
 
 
+def test_a_finished_flow_with_higher_update_ids_does_not_make_a_new_flow_look_replayed() -> None:
+    """Telegram may restart update ids lower after a week without updates: a flow finished
+    at id 900 must not turn every answer of a flow started since at id 5 into a replay."""
+    finished = flow("test.one", step=DONE_STEP, active=False, last_update_id=900)
+    active = flow("test.two", last_update_id=5)
+    assert FlowGate.of([active, finished], 6, 10) == FlowGate(Gate.OPEN, active)
+    assert FlowGate.of([finished], 6, 10) == FlowGate(Gate.NO_FLOW)
+
+
 def test_replay_comes_before_every_other_check() -> None:
     """A redelivered press is answered again, even if the flow moved to another message."""
     active = flow(last_update_id=7, message_id=11)
