@@ -27,7 +27,11 @@ property-based test walks random action sequences through it.
   has started the report is resolved or reassigned, so a reporter's "not fixed"
   cannot be answered by rejecting the report.
 * ``reassign`` from any open state goes back to ``submitted``: the new assignee
-  must acknowledge it.
+  must acknowledge it. Only **staff** reassign (spec 02: "staff reassign"):
+  dispatching is the community office's decision. An assignee who thinks a
+  report is not theirs rejects it as "not our responsibility" at intake, or asks
+  staff to move it; a department liaison holding a report cannot send it to
+  another desk of their choosing.
 * ``resolved`` waits for the reporter's "Is it fixed?": ``confirm`` (Yes) or the
   system's ``expire`` (no answer within ``confirm_fixed_days``) closes it;
   ``reopen`` (No) reopens it.
@@ -37,8 +41,11 @@ property-based test walks random action sequences through it.
 
 ``ask`` (the assignee's question), ``answer`` (the reporter's reply, text or
 photos), ``remind`` and ``escalate`` (the deadline jobs) are recorded as events
-and change no state; ``ask``/``answer``/``remind``/``escalate`` exist only while
-the report is open.
+and change no state; ``ask``/``remind``/``escalate`` exist only while the report
+is open. ``answer`` is also allowed while ``resolved``: an assignee may resolve
+a report before the reporter has answered their question, and the reporter's
+answer (written, perhaps with photos, while the question was open) must not be
+refused and lost — it is kept on the thread next to "Is it fixed?".
 
 Who: the **assignee** (the person named on the report, or anyone holding the role
 over the assignee's grid or department while nobody is named), **staff** of the
@@ -163,6 +170,7 @@ class Rule:
 
 
 _WORKERS: Final = frozenset({ActorRole.ASSIGNEE, ActorRole.STAFF})
+_STAFF: Final = frozenset({ActorRole.STAFF})
 _REPORTER: Final = frozenset({ActorRole.REPORTER})
 _SYSTEM: Final = frozenset({ActorRole.SYSTEM})
 _S = ReportState
@@ -172,7 +180,7 @@ _A = ReportAction
 def _open_state_rules() -> dict[ReportAction, Rule]:
     """What every open state allows: reassign, the thread, and the deadline jobs."""
     return {
-        _A.REASSIGN: Rule(_S.SUBMITTED, _WORKERS),
+        _A.REASSIGN: Rule(_S.SUBMITTED, _STAFF),
         _A.ASK: Rule(None, _WORKERS),
         _A.ANSWER: Rule(None, _REPORTER),
         _A.REMIND: Rule(None, _SYSTEM),
@@ -207,6 +215,7 @@ TRANSITIONS: Final[Mapping[ReportState, Mapping[ReportAction, Rule]]] = {
         _A.CONFIRM: Rule(_S.CLOSED, _REPORTER),
         _A.REOPEN: Rule(_S.REOPENED, _REPORTER),
         _A.EXPIRE: Rule(_S.CLOSED, _SYSTEM),
+        _A.ANSWER: Rule(None, _REPORTER),
     },
     _S.CLOSED: {},
     _S.REJECTED: {},
@@ -270,7 +279,12 @@ class TrackingNumber:
 
     @classmethod
     def parse(cls, text: str) -> TrackingNumber | None:
-        """Read a number a resident typed (any case, spaces around), or ``None``."""
+        """Read a number a resident typed (any case, spaces around), or ``None``.
+
+        The community code is read in capitals, as communities' codes are written
+        (config validation refuses a community code that is not in capitals), so
+        ``hd-2026-0042`` finds the report numbered ``HD-2026-0042``.
+        """
         found = _NUMBER.match(text)
         if found is None or int(found.group(3)) < 1:
             return None

@@ -134,11 +134,19 @@ def due_moment(
     return _at(day, CLOSE_OF_BUSINESS, zone)
 
 
-def reminder_moment(start: datetime, due: datetime) -> datetime | None:
-    """09:00 on the due day (in ``due``'s zone), or ``None`` when that is not after ``start``."""
-    if due.tzinfo is None:
+def reminder_moment(start: datetime, due: datetime, timezone: str) -> datetime | None:
+    """09:00 in ``timezone`` on the due day, or ``None`` when that is not after ``start``.
+
+    ``timezone`` is the community's: a deadline read back from the database is
+    in UTC (:mod:`storage.types`), and 18:00 in Shanghai is 10:00 UTC of the same
+    day but 18:00 in Los Angeles is 02:00 UTC of the *next* day. So the due day
+    is taken after converting to the community's zone, never from ``due`` as
+    given.
+    """
+    if due.tzinfo is None or due.utcoffset() is None:
         raise ValueError("deadlines need a timezone-aware due moment")
-    remind = datetime.combine(due.date(), REMINDER_TIME, tzinfo=due.tzinfo)
+    zone = ZoneInfo(timezone)
+    remind = _at(due.astimezone(zone).date(), REMINDER_TIME, zone)
     return remind if remind > start else None
 
 
@@ -165,10 +173,16 @@ def deadlines_after_reassign(
     calendar: WorkingCalendar,
     timezone: str,
 ) -> Deadlines:
-    """The new assignee gets a fresh accept period; the resolve deadline stays."""
+    """The new assignee gets a fresh accept period; the resolve deadline stays.
+
+    The fresh accept deadline never falls after the resolve deadline: a report
+    reassigned late must still be resolved by the date the resident was given,
+    and "accept by Monday, resolve by Friday last week" would tell the new
+    assignee they have more time than they have.
+    """
     periods = policy.for_category(category_code)
     accept_by = due_moment(reassigned_at, periods.accept_working_days, calendar, timezone)
-    return Deadlines(accept_by=accept_by, resolve_by=current.resolve_by)
+    return Deadlines(accept_by=min(accept_by, current.resolve_by), resolve_by=current.resolve_by)
 
 
 def resolve_by_after_reopen(

@@ -37,6 +37,16 @@ def _check_code(value: str) -> str:
     return value
 
 
+def _check_community_code(value: str) -> str:
+    if value != value.upper():
+        raise ValueError(
+            f"{value!r} is not a valid community code: write it in capitals "
+            f"({value.upper()!r}); it begins every tracking number (e.g. 'HD-2026-0042'), "
+            "which residents may type in any case"
+        )
+    return value
+
+
 def _check_building_label(value: str) -> str:
     if not BUILDING_LABEL_PATTERN.fullmatch(value):
         raise ValueError(
@@ -77,6 +87,9 @@ def _check_bot_username(value: str) -> str:
 
 
 Code = Annotated[str, AfterValidator(_check_code)]
+CommunityCode = Annotated[str, AfterValidator(_check_code), AfterValidator(_check_community_code)]
+"""A community's code is in capitals: :meth:`civic.reports.TrackingNumber.parse` reads a
+typed number in any case as capitals, so the code must match them as stored."""
 BotUsername = Annotated[str, AfterValidator(_check_bot_username)]
 BuildingLabel = Annotated[str, AfterValidator(_check_building_label)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
@@ -174,6 +187,17 @@ class ReportsSection(Section):
     confirm_fixed_days: int = Field(7, ge=1, le=60)
     """Unanswered "is it fixed?" questions close the report as resolved after this."""
 
+    @model_validator(mode="after")
+    def _accept_before_resolve(self) -> ReportsSection:
+        """A report cannot be due for acceptance after it is due to be resolved."""
+        if self.accept_working_days > self.resolve_working_days:
+            raise ValueError(
+                f"accept_working_days ({self.accept_working_days}) exceeds "
+                f"resolve_working_days ({self.resolve_working_days}): make accept_working_days "
+                "at most resolve_working_days"
+            )
+        return self
+
 
 class TopicsSection(Section):
     cosign_threshold: int = Field(10, ge=1)
@@ -247,7 +271,7 @@ class SessionCadence(Section):
 
 
 class CommunityEntry(Section):
-    code: Code
+    code: CommunityCode
     name: Name
     name_en: Name
     township: Code
@@ -344,3 +368,26 @@ class AppConfig(Section):
     report_categories: list[ReportCategoryEntry] = Field(min_length=1)
     routing: list[RoutingRule] = Field(default_factory=list)
     holidays: list[HolidayEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _categories_accept_before_resolve(self) -> AppConfig:
+        """Each category's periods, its own or the ``[reports]`` defaults, are in order.
+
+        Checked here, not on the category, because a category that sets only one
+        period takes the other from ``[reports]``.
+        """
+        for index, category in enumerate(self.report_categories):
+            accept = category.accept_working_days
+            resolve = category.resolve_working_days
+            accept_days = self.reports.accept_working_days if accept is None else accept
+            resolve_days = self.reports.resolve_working_days if resolve is None else resolve
+            if accept_days > resolve_days:
+                accept_from = "" if accept is not None else " from [reports]"
+                resolve_from = "" if resolve is not None else " from [reports]"
+                raise ValueError(
+                    f'report_categories[{index}] (code "{category.code}"): '
+                    f"accept_working_days ({accept_days}{accept_from}) exceeds "
+                    f"resolve_working_days ({resolve_days}{resolve_from}): make "
+                    "accept_working_days at most resolve_working_days"
+                )
+        return self

@@ -98,6 +98,11 @@ def test_staff_can_reassign_in_any_open_state_and_the_new_assignee_must_accept(
     assert decide_action(state, A.REASSIGN, STAFF) == (ActionVerdict.ALLOWED, S.SUBMITTED)
 
 
+@pytest.mark.parametrize("state", sorted(OPEN_STATES))
+def test_an_assignee_who_is_not_staff_cannot_send_a_report_elsewhere(state: ReportState) -> None:
+    assert decide_action(state, A.REASSIGN, WORKER)[0] is ActionVerdict.NOT_YOURS
+
+
 def test_a_report_must_be_accepted_before_it_is_resolved() -> None:
     assert decide_action(S.SUBMITTED, A.RESOLVE, WORKER)[0] is ActionVerdict.NOT_NOW
     assert decide_action(S.SUBMITTED, A.PROGRESS, WORKER)[0] is ActionVerdict.NOT_NOW
@@ -124,27 +129,83 @@ def test_a_stale_button_says_not_now_whoever_presses_it() -> None:
 ROLE_SETS = st.sets(st.sampled_from(list(ActorRole)), min_size=1)
 
 
-@given(st.lists(st.tuples(st.sampled_from(list(ReportAction)), ROLE_SETS), max_size=60))
-def test_random_action_sequences_never_leave_the_table(
-    steps: list[tuple[ReportAction, set[ActorRole]]],
-) -> None:
+STEPS = st.lists(st.tuples(st.sampled_from(list(ReportAction)), ROLE_SETS), max_size=60)
+Move = tuple[ReportState, ReportAction, ReportState]
+
+
+def walk(steps: list[tuple[ReportAction, set[ActorRole]]]) -> list[Move]:
+    """The allowed moves of a random sequence from ``submitted``: (before, action, after)."""
     state = S.SUBMITTED
+    moves = []
     for action, roles in steps:
         verdict, after = decide_action(state, action, roles)
-        rule = TRANSITIONS[state].get(action)
         if verdict is ActionVerdict.ALLOWED:
-            assert rule is not None
-            assert not rule.by.isdisjoint(roles)
-            assert after == rule.to
+            moves.append((state, action, after or state))
             state = after or state
-        else:
-            assert after is None
-        assert state in ReportState
-        if state in CLOSED_STATES:
-            assert all(
-                decide_action(state, other, set(ActorRole))[0] is ActionVerdict.NOT_NOW
-                for other in ReportAction
-            )
+    return moves
+
+
+def can_reach_closed(state: ReportState) -> bool:
+    """Whether some sequence of actions, by anyone, takes ``state`` to ``closed``."""
+    seen, frontier = {state}, [state]
+    while frontier:
+        current = frontier.pop()
+        if current is S.CLOSED:
+            return True
+        for action in ReportAction:
+            verdict, after = decide_action(current, action, set(ActorRole))
+            if verdict is ActionVerdict.ALLOWED and after is not None and after not in seen:
+                seen.add(after)
+                frontier.append(after)
+    return False
+
+
+@given(STEPS)
+def test_an_open_or_resolved_report_can_always_still_be_closed(
+    steps: list[tuple[ReportAction, set[ActorRole]]],
+) -> None:
+    for _, _, after in walk(steps):
+        if after not in CLOSED_STATES:
+            assert can_reach_closed(after), after
+
+
+@given(STEPS)
+def test_a_submitted_report_is_never_resolved_without_being_accepted(
+    steps: list[tuple[ReportAction, set[ActorRole]]],
+) -> None:
+    accepted = False
+    for before, action, after in walk(steps):
+        if action is A.REASSIGN:
+            accepted = False  # the new assignee must acknowledge it again
+        if action is A.ACCEPT:
+            accepted = True
+        if after is S.RESOLVED and before is not S.REOPENED:
+            assert accepted, (before, action)
+
+
+@given(STEPS)
+def test_only_the_reporters_no_reopens_a_report(
+    steps: list[tuple[ReportAction, set[ActorRole]]],
+) -> None:
+    for before, action, after in walk(steps):
+        if after is S.REOPENED and before is not S.REOPENED:
+            assert action is A.REOPEN
+            assert before is S.RESOLVED
+
+
+@given(STEPS)
+def test_nothing_moves_a_closed_or_rejected_report(
+    steps: list[tuple[ReportAction, set[ActorRole]]],
+) -> None:
+    moves = walk(steps)
+    for index, (_, _, after) in enumerate(moves):
+        if after in CLOSED_STATES:
+            assert index == len(moves) - 1
+
+
+def test_every_open_state_and_resolved_can_reach_closed() -> None:
+    assert all(can_reach_closed(state) for state in (*OPEN_STATES, S.RESOLVED))
+    assert not can_reach_closed(S.REJECTED)
 
 
 @given(st.sampled_from(list(ReportAction)), ROLE_SETS)
@@ -152,8 +213,14 @@ def test_resolved_allows_only_the_reporters_answer_and_the_timeout(
     action: ReportAction, roles: set[ActorRole]
 ) -> None:
     verdict, _ = decide_action(S.RESOLVED, action, roles)
-    if action not in {A.CONFIRM, A.REOPEN, A.EXPIRE}:
+    if action not in {A.CONFIRM, A.REOPEN, A.EXPIRE, A.ANSWER}:
         assert verdict is ActionVerdict.NOT_NOW
+
+
+def test_the_reporters_answer_to_a_question_is_taken_after_the_report_is_resolved() -> None:
+    assert decide_action(S.RESOLVED, A.ANSWER, REPORTER) == (ActionVerdict.ALLOWED, None)
+    assert decide_action(S.RESOLVED, A.ASK, WORKER)[0] is ActionVerdict.NOT_NOW
+    assert decide_action(S.CLOSED, A.ANSWER, REPORTER)[0] is ActionVerdict.NOT_NOW
 
 
 @given(st.sampled_from(sorted(CLOSED_STATES)), st.sampled_from(list(ReportAction)), ROLE_SETS)

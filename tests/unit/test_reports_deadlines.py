@@ -144,16 +144,37 @@ def test_the_2027_spring_festival_from_config_is_skipped() -> None:
 def test_the_reminder_is_at_0900_on_the_due_day() -> None:
     filed = local(2026, 11, 25, 10)
 
-    assert reminder_moment(filed, due(filed, 1)) == local(2026, 11, 26, 9)
-    assert reminder_moment(filed, due(filed, 5)) == local(2026, 12, 2, 9)
+    assert reminder_moment(filed, due(filed, 1), TZ) == local(2026, 11, 26, 9)
+    assert reminder_moment(filed, due(filed, 5), TZ) == local(2026, 12, 2, 9)
 
 
 def test_a_same_day_deadline_filed_after_0900_has_no_reminder() -> None:
     filed = local(2026, 11, 25, 10)
 
-    assert reminder_moment(filed, due(filed, 0)) is None
+    assert reminder_moment(filed, due(filed, 0), TZ) is None
     early = local(2026, 11, 25, 8)
-    assert reminder_moment(early, due(early, 0)) == local(2026, 11, 25, 9)
+    assert reminder_moment(early, due(early, 0), TZ) == local(2026, 11, 25, 9)
+
+
+@pytest.mark.parametrize(
+    ("zone", "filed_utc", "reminder_local"),
+    [
+        # Shanghai: due Thu 26 Nov 18:00 = 10:00 UTC; reminded that day at 09:00 local.
+        ("Asia/Shanghai", datetime(2026, 11, 25, 2, tzinfo=UTC), datetime(2026, 11, 26, 9)),
+        # Los Angeles: due Thu 26 Nov 18:00 = Fri 02:00 UTC; still reminded on Thursday.
+        ("America/Los_Angeles", datetime(2026, 11, 25, 18, tzinfo=UTC), datetime(2026, 11, 26, 9)),
+    ],
+)
+def test_a_deadline_read_back_in_utc_is_reminded_at_0900_on_the_local_due_day(
+    zone: str, filed_utc: datetime, reminder_local: datetime
+) -> None:
+    stored = due_moment(filed_utc, 1, CALENDAR, zone).astimezone(UTC)  # as the database returns it
+
+    remind = reminder_moment(filed_utc, stored, zone)
+
+    assert remind is not None
+    assert remind.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == reminder_local
+    assert remind < stored
 
 
 def test_submission_sets_both_deadlines_from_the_categorys_periods() -> None:
@@ -173,6 +194,18 @@ def test_reassigning_restarts_acceptance_but_keeps_the_resolve_deadline() -> Non
     )
 
     assert moved == Deadlines(accept_by=local(2026, 11, 30, 18), resolve_by=first.resolve_by)
+
+
+def test_a_late_reassignment_is_not_given_an_accept_deadline_after_the_resolve_deadline() -> None:
+    filed = local(2026, 11, 25, 10)
+    first = deadlines_at_submission(filed, "fire_lane", POLICY, CALENDAR, TZ)  # resolve Fri 18:00
+
+    moved = deadlines_after_reassign(
+        first, local(2026, 11, 27, 19), "fire_lane", POLICY, CALENDAR, TZ
+    )
+
+    assert first.resolve_by == local(2026, 11, 27, 18)
+    assert moved == Deadlines(accept_by=first.resolve_by, resolve_by=first.resolve_by)
 
 
 def test_reopening_gives_the_full_resolve_period_again() -> None:
