@@ -350,6 +350,10 @@ class ReportsRepository(Protocol):
 
     async def feedback(self, report_id: int) -> list[Feedback]: ...
 
+    async def open_taken_by(self, user_id: int, community_code: str) -> list[Report]:
+        """Open reports of the community this person accepted (a revoke hands them over)."""
+        ...
+
     async def in_period(
         self, community_code: str, start: datetime, end: datetime
     ) -> list[ReportHistory]:

@@ -195,6 +195,10 @@ class Action(StrEnum):
     """Rotate a building's printed QR code, and print it."""
     VERIFY_RESIDENTS = "residents.verify"
     """Mark a resident *verified* by hand."""
+    HANDLE_REPORTS = "reports.handle"
+    """Work residents' reports from ``/queue``: accept, ask, post progress, resolve,
+    reject, reassign. Which reports is :func:`civic.reports_handling.roles_on_report`'s
+    rule (a grid's, a community's, a department's)."""
 
 
 STAFF_POSITIONS: Final = frozenset(Position)
@@ -207,6 +211,9 @@ class Rule:
 
     staff_positions: frozenset[Position] = frozenset()
     grid_workers: bool = False
+    liaisons: bool = False
+    """Liaisons are department-scoped, not community-scoped: :func:`decide` never allows
+    them; the capability checks the department, and the menu offers them the command."""
 
 
 ALLOWED: Final[dict[Action, Rule]] = {
@@ -218,6 +225,7 @@ ALLOWED: Final[dict[Action, Rule]] = {
     Action.ISSUE_HOUSEHOLD_CODES: Rule(staff_positions=STAFF_POSITIONS),
     Action.ROTATE_BUILDING_CODES: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True),
     Action.VERIFY_RESIDENTS: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True),
+    Action.HANDLE_REPORTS: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True, liaisons=True),
 }
 """The role matrix of spec 00: admins may do everything in their scope; this table
 says which staff positions (and whether grid workers) may too. Tags are given by
@@ -326,13 +334,15 @@ def may_take_somewhere(actor: Actor, action: Action) -> bool:
     Read from :data:`ALLOWED`, so a person's command menu (``handlers.menus``)
     offers exactly the commands some community would let them use: any admin;
     staff whose position the rule lists; grid workers where the rule admits them.
-    Liaisons take no action here yet.
+    Liaisons where the rule admits them (department-scoped actions such as
+    :data:`Action.HANDLE_REPORTS`).
     """
     rule = ALLOWED[action]
     return any(
         g.role is Role.ADMIN
         or (g.role is Role.STAFF and g.position in rule.staff_positions)
         or (g.role is Role.GRID_WORKER and rule.grid_workers)
+        or (g.role is Role.LIAISON and rule.liaisons)
         for g in actor.grants
     )
 

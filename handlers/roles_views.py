@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from bot.html import bold, escape, truncate, utf16_length
 from bot.i18n import N_, Catalogs, Translator, format_datetime, resolve_locale
-from civic import audit, household_codes, register_claims
+from civic import audit, household_codes, register_claims, reports_handling
 from civic.audit import AuditEntry
 from civic.places import Places
 from civic.roles import Action, Grant, Position, Role, Scope, ScopeKind, Tag
@@ -89,6 +89,7 @@ ACTION_NAME: Final = {
     household_codes.AUDIT_CODES_ISSUED: N_("roles.action.codes_issued"),
     household_codes.AUDIT_CODE_ROTATED: N_("roles.action.code_rotated"),
     household_codes.AUDIT_VERIFIED: N_("roles.action.verified"),
+    reports_handling.AUDIT_HANDLED: N_("reports.card.audit_handled"),
 }
 """Every action an :class:`civic.audit.AuditEntry` is written with, by name (a unit test
 collects the ``action=`` of every ``AuditEntry(...)`` in :mod:`civic` and checks)."""
@@ -113,6 +114,11 @@ DETAIL_NAME: Final = {
     "expires_at": N_("roles.detail.expires_at"),
     "version": N_("roles.detail.version"),
     "from": N_("roles.detail.from"),
+    "action": N_("reports.card.audit_action"),
+    "report": N_("reports.card.audit_report"),
+    "to": N_("reports.card.audit_to"),
+    "reject_reason": N_("reports.card.audit_reject_reason"),
+    "target": N_("reports.card.audit_target"),
 }
 """The detail fields the audit entries of today carry, by name; an unknown one shows its key."""
 CAUSE_NAME: Final = {ERASED_OWN_DATA: N_("roles.cause.erased_own_data")}

@@ -318,6 +318,19 @@ class SqlReportsRepository:
         )
         return [_report(row) for row in rows]
 
+    async def open_taken_by(self, user_id: int, community_code: str) -> list[Report]:
+        """Open reports of the community that ``user_id`` accepted (named), oldest first.
+
+        What a revoked role hands over to the community's secretary
+        (:func:`civic.reports_handling.hand_over_reports`).
+        """
+        return await self._many(
+            (reports.c.assignee_user_id == user_id)
+            & (reports.c.community_code == community_code)
+            & reports.c.state.in_(_OPEN),
+            limit=1000,
+        )
+
     async def in_period(
         self, community_code: str, start: datetime, end: datetime
     ) -> list[ReportHistory]:

@@ -1,0 +1,738 @@
+"""Handling reports: who may act on one, the queue, and every action from the card (spec 02).
+
+Who may act (the agreed rule, owned here; filing and statistics ask
+:func:`roles_on_report` rather than repeat it):
+
+* **assignee** — while nobody is named on the report: the grid workers of its
+  grid (a grid target), the staff of its community (a community or township
+  target: a township's order reaches the community's office), the liaisons of
+  its department (a department target), and admins covering the community.
+  Once someone accepted it, the person named (they own it).
+* **staff** — staff of the report's community, and admins covering it, always:
+  they dispatch and supervise (:data:`civic.reports.TRANSITIONS` lets them take
+  every worker's action).
+* **reporter** — the resident who filed it; for a report filed on someone's
+  behalf, the staff member who filed it (they answer for the person).
+
+Staff of another community, grid workers of another grid and liaisons of another
+department are neither: refused, each with its reason (:class:`Refusal`).
+
+Every action (accept, progress, resolve, reject, reassign, ask; the reporter's
+answer) goes the same way, in one unit of work: the report is read, the actor's
+roles are found, :func:`civic.reports.decide_action` rules, the change is saved
+only if the report is still in the state the card showed
+(:meth:`civic.ports.ReportsRepository.save` with the expected state: of two
+presses, one wins and the other is told the card is out of date), an event
+records who, when and the note, staff actions are audited, and the people
+concerned are told through :mod:`civic.reports_notices`. An update already
+applied (a redelivery after a crash: its id is on an event) changes nothing
+and answers as before.
+
+No Telegram, no SQL, no clock: ``now``, the places, the calendar are passed in.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+from civic.audit import AuditEntry
+from civic.flows import DONE_STEP, Flow, enter_flow
+from civic.handover import register_handover
+from civic.places import Places
+from civic.reports import (
+    OPEN_STATES,
+    ActionVerdict,
+    ActorRole,
+    Attachment,
+    AttachmentKind,
+    RejectReason,
+    Report,
+    ReportAction,
+    ReportEvent,
+    ReportState,
+    decide_action,
+)
+from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
+from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
+from civic.reports_routing import Assignee, AssigneeKind
+from civic.roles import Actor, Role, ScopeKind, admin_covers
+from civic.workdays import WorkingCalendar
+
+if TYPE_CHECKING:
+    from civic.ports import UnitOfWork
+
+__all__ = [
+    "ANSWER_FLOW",
+    "CARD_ACTIONS",
+    "NOTE_FLOW",
+    "QUEUE_PAGE",
+    "DeadlineRules",
+    "HandleOutcome",
+    "HandleResult",
+    "QueuePage",
+    "Refusal",
+    "answer_report",
+    "hand_over_reports",
+    "handle_report",
+    "queue_of",
+    "reassign_targets",
+    "role_on_report",
+    "roles_on_report",
+    "start_answer",
+    "start_note",
+]
+
+NOTE_FLOW: Final = "reports.note"
+"""A worker typing a note (progress, resolution, a question, a rejection's note)."""
+ANSWER_FLOW: Final = "reports.answer"
+"""A reporter answering a question: text or photos go to the report."""
+
+QUEUE_PAGE: Final = 5
+"""Cards ``/queue`` shows at once; "More" shows the next ones."""
+MAX_NOTE_CHARS: Final = 1000
+"""A note, question or answer: a message, not a letter (a photo says the rest)."""
+
+CARD_ACTIONS: Final = (
+    ReportAction.ACCEPT,
+    ReportAction.PROGRESS,
+    ReportAction.RESOLVE,
+    ReportAction.REJECT,
+    ReportAction.REASSIGN,
+    ReportAction.ASK,
+)
+"""The actions a card offers buttons for, in that order (when allowed now)."""
+
+NOTE_REQUIRED: Final = frozenset({ReportAction.PROGRESS, ReportAction.RESOLVE, ReportAction.ASK})
+"""Actions taken by typing: the note (question) is the point of them."""
+
+_WORKER_ROLES: Final = frozenset({ActorRole.ASSIGNEE, ActorRole.STAFF})
+
+
+# -- who may act ----------------------------------------------------------------------------
+
+
+def _covers_desk(actor: Actor, assignee: Assignee, community_code: str) -> bool:
+    """Whether ``actor`` holds the role over the report's desk (nobody named yet)."""
+    for grant in actor.grants:
+        if assignee.kind is AssigneeKind.GRID_WORKER:
+            if grant.role is Role.GRID_WORKER and grant.scope.code == assignee.code:
+                return True
+        elif assignee.kind is AssigneeKind.DEPARTMENT:
+            if grant.role is Role.LIAISON and grant.scope.code == assignee.code:
+                return True
+        elif grant.role is Role.STAFF and grant.community_code == community_code:
+            return True
+    return False
+
+
+def roles_on_report(actor: Actor, report: Report, places: Places) -> frozenset[ActorRole]:
+    """Every capacity ``actor`` may act in on ``report`` (see the module docstring)."""
+    roles: set[ActorRole] = set()
+    community = report.community_code
+    admin = any(admin_covers(g, community, places) for g in actor.grants)
+    staff = admin or community in actor.staff_communities()
+    if staff:
+        roles.add(ActorRole.STAFF)
+    named = report.assignee.user_id
+    if named is None:
+        if admin or _covers_desk(actor, report.assignee, community):
+            roles.add(ActorRole.ASSIGNEE)
+    elif named == actor.user_id and actor.is_staff_or_admin:
+        roles.add(ActorRole.ASSIGNEE)
+    reporter = report.reporter
+    if reporter.user_id == actor.user_id or (
+        reporter.on_behalf and reporter.filed_by == actor.user_id
+    ):
+        roles.add(ActorRole.REPORTER)
+    return frozenset(roles)
+
+
+_PRECEDENCE: Final = (ActorRole.ASSIGNEE, ActorRole.STAFF, ActorRole.REPORTER)
+
+
+def role_on_report(actor: Actor, report: Report, places: Places) -> ActorRole | None:
+    """The capacity ``actor`` acts in on ``report`` (assignee before staff before
+    reporter), or ``None`` for someone with no business on it."""
+    roles = roles_on_report(actor, report, places)
+    return next((r for r in _PRECEDENCE if r in roles), None)
+
+
+class Refusal(StrEnum):
+    """Why someone may not act on a report; each has its message."""
+
+    OTHER_COMMUNITY = "other_community"
+    """Staff, grid worker or admin of somewhere else: ask that community's staff."""
+    OTHER_DESK = "other_desk"
+    """Works here, but the report is on another grid's or department's desk, or taken."""
+    NOT_YOURS = "not_yours"
+    """A resident acting on someone else's report."""
+
+
+def refusal_of(actor: Actor, report: Report, places: Places) -> Refusal:
+    """Why ``actor`` (who holds no worker role on ``report``) may not act on it."""
+    if not actor.is_staff_or_admin:
+        return Refusal.NOT_YOURS
+    here = any(
+        g.community_code == report.community_code
+        or (g.role is Role.LIAISON)
+        or admin_covers(g, report.community_code, places)
+        for g in actor.grants
+        if g.role is not Role.OWNER
+    )
+    return Refusal.OTHER_DESK if here else Refusal.OTHER_COMMUNITY
+
+
+# -- the queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    reports: list[Report]
+    more: bool
+    """Further reports follow (the "More" button)."""
+    offset: int
+
+
+def _desks(actor: Actor, places: Places) -> tuple[set[str], set[tuple[AssigneeKind, str]]]:
+    """The communities whose whole queue ``actor`` sees, and the other desks they sit at."""
+    communities: set[str] = set(actor.staff_communities())
+    desks: set[tuple[AssigneeKind, str]] = set()
+    for grant in actor.grants:
+        if grant.role is Role.ADMIN:
+            communities |= {
+                c.code for c in places.communities if admin_covers(grant, c.code, places)
+            }
+        elif grant.role is Role.GRID_WORKER and grant.scope.kind is ScopeKind.GRID:
+            desks.add((AssigneeKind.GRID_WORKER, grant.scope.code))
+        elif grant.role is Role.LIAISON and grant.scope.kind is ScopeKind.DEPARTMENT:
+            desks.add((AssigneeKind.DEPARTMENT, grant.scope.code))
+    return communities, desks
+
+
+def may_queue(actor: Actor, places: Places) -> bool:
+    """Whether ``actor`` has any queue at all (staff, grid worker, liaison, admin)."""
+    communities, desks = _desks(actor, places)
+    return bool(communities or desks)
+
+
+async def queue_of(
+    uow: UnitOfWork, actor: Actor, places: Places, *, offset: int = 0, limit: int = QUEUE_PAGE
+) -> QueuePage:
+    """The open reports ``actor`` may act on, oldest first: their communities' (staff,
+    admins), their grids' and their departments' desks, each report once."""
+    communities, desks = _desks(actor, places)
+    wanted = offset + limit + 1
+    lists: list[list[Report]] = []
+    async with uow:
+        for code in sorted(communities):
+            lists.append(await uow.reports.open_in_community(code, limit=wanted))
+        for kind, code in sorted(desks):
+            lists.append(await uow.reports.open_for_assignee(kind, code, limit=wanted))
+    merged: list[Report] = []
+    seen: set[int | None] = set()
+    for report in heapq.merge(*lists, key=lambda r: (r.created_at, r.id or 0)):
+        if report.id in seen:
+            continue
+        seen.add(report.id)
+        merged.append(report)
+    page = merged[offset : offset + limit]
+    return QueuePage(page, len(merged) > offset + limit, offset)
+
+
+# -- reassigning ----------------------------------------------------------------------------
+
+
+def reassign_targets(report: Report, places: Places) -> list[Assignee]:
+    """Where a report can be sent: the compound's grid, the community, the township,
+    each department — all but the desk it is on."""
+    targets: list[Assignee] = []
+    grid = next((g for g in places.grids if report.compound_code in g.compound_codes), None)
+    if grid is not None:
+        targets.append(Assignee(AssigneeKind.GRID_WORKER, grid.code))
+    targets.append(Assignee(AssigneeKind.COMMUNITY, report.community_code))
+    community = next((c for c in places.communities if c.code == report.community_code), None)
+    if community is not None:
+        targets.append(Assignee(AssigneeKind.TOWNSHIP, community.township_code))
+    targets.extend(Assignee(AssigneeKind.DEPARTMENT, d.code) for d in places.departments)
+    here = (report.assignee.kind, report.assignee.code)
+    return [t for t in targets if (t.kind, t.code) != here]
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    """What recomputing deadlines needs: the periods per category and the working days."""
+
+    policy: DeadlinePolicy
+    calendar: WorkingCalendar
+
+
+# -- acting ------------------------------------------------------------------------------------
+
+
+class HandleOutcome(StrEnum):
+    DONE = "done"
+    REPLAYED = "replayed"
+    """This update was applied already (redelivered): nothing changed again."""
+    NOT_FOUND = "not_found"
+    REFUSED = "refused"
+    """Not this person's to act on (:attr:`HandleResult.refusal` says why)."""
+    STALE = "stale"
+    """The report moved on since the card was shown (or someone else was faster)."""
+    NOTE_EMPTY = "note_empty"
+    NOTE_TOO_LONG = "note_too_long"
+    BAD_TARGET = "bad_target"
+    """A reassign target that is not offered for this report."""
+    STARTED = "started"
+    """A typed step began (a note flow); nothing changed on the report yet."""
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    outcome: HandleOutcome
+    report: Report | None = None
+    event: ReportEvent | None = None
+    refusal: Refusal | None = None
+    roles: frozenset[ActorRole] = frozenset()
+    flow: Flow | None = None
+
+
+AUDIT_HANDLED: Final = "reports.handle"
+"""The audit action of every staff action on a report (:mod:`civic.audit`); its details
+say which (``action``), the report's number, the new state, a reason or a target."""
+
+
+def check_note(text: str | None, *, required: bool) -> tuple[HandleOutcome | None, str | None]:
+    """A typed note, trimmed; an outcome when it cannot be used."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return (HandleOutcome.NOTE_EMPTY, None) if required else (None, None)
+    if len(cleaned) > MAX_NOTE_CHARS:
+        return HandleOutcome.NOTE_TOO_LONG, cleaned
+    return None, cleaned
+
+
+async def _replayed(uow: UnitOfWork, report_id: int, update_id: int | None) -> ReportEvent | None:
+    if update_id is None:
+        return None
+    events = await uow.reports.events(report_id)
+    return next((e for e in events if e.update_id == update_id), None)
+
+
+def _gate(
+    actor: Actor,
+    report: Report | None,
+    action: ReportAction,
+    seen_state: ReportState | None,
+    places: Places,
+) -> HandleResult | None:
+    """The refusals every action shares; ``None`` when it may go ahead."""
+    if report is None:
+        return HandleResult(HandleOutcome.NOT_FOUND)
+    roles = roles_on_report(actor, report, places)
+    if action is ReportAction.ANSWER:
+        if ActorRole.REPORTER not in roles:
+            return HandleResult(HandleOutcome.REFUSED, report, refusal=Refusal.NOT_YOURS)
+    elif roles.isdisjoint(_WORKER_ROLES):
+        unnamed = replace(report, assignee=replace(report.assignee, user_id=None))
+        at_desk = not roles_on_report(actor, unnamed, places).isdisjoint(_WORKER_ROLES)
+        if at_desk and seen_state is not None and report.state is not seen_state:
+            # Their card, pressed after a colleague took the report: out of date.
+            return HandleResult(HandleOutcome.STALE, report, roles=roles)
+        return HandleResult(
+            HandleOutcome.REFUSED, report, refusal=refusal_of(actor, report, places), roles=roles
+        )
+    if seen_state is not None and report.state is not seen_state:
+        return HandleResult(HandleOutcome.STALE, report, roles=roles)
+    verdict, _ = decide_action(report.state, action, roles)
+    if verdict is ActionVerdict.NOT_NOW:
+        return HandleResult(HandleOutcome.STALE, report, roles=roles)
+    if verdict is ActionVerdict.NOT_YOURS:
+        refusal = Refusal.NOT_YOURS if action is ReportAction.ANSWER else Refusal.OTHER_DESK
+        return HandleResult(HandleOutcome.REFUSED, report, refusal=refusal, roles=roles)
+    return None
+
+
+def _acting_role(action: ReportAction, roles: Collection[ActorRole]) -> ActorRole:
+    rule_roles = [r for r in _PRECEDENCE if r in roles]
+    if action is ReportAction.ANSWER:
+        return ActorRole.REPORTER
+    return next(r for r in rule_roles if r in _WORKER_ROLES)
+
+
+async def handle_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    report_id: int,
+    action: ReportAction,
+    *,
+    seen_state: ReportState | None,
+    places: Places,
+    now: datetime,
+    update_id: int | None,
+    notices: ReportNotices,
+    deadlines: DeadlineRules,
+    note: str | None = None,
+    photo: str | None = None,
+    reason: RejectReason | None = None,
+    target: Assignee | None = None,
+) -> HandleResult:
+    """Take ``action`` on a report from its card (accept, progress, resolve, reject,
+    reassign, ask), as ``actor``; see the module docstring for the steps.
+
+    ``seen_state``: the state the card showed; a card showing another state is
+    out of date, whatever the action. ``note`` is required for progress,
+    resolve and ask; ``reason`` for reject; ``target`` for reassign (one of
+    :func:`reassign_targets`). ``photo``: a Telegram file id (progress, resolve).
+    """
+    if action not in CARD_ACTIONS:
+        raise ValueError(f"not a card action: {action}")
+    problem, cleaned = check_note(note, required=action in NOTE_REQUIRED)
+    if problem is not None:
+        return HandleResult(problem)
+    if action is ReportAction.REJECT and reason is None:
+        raise ValueError("a rejection has a reason")
+    async with uow:
+        report = await uow.reports.get(report_id)
+        if report is not None:
+            replay = await _replayed(uow, report_id, update_id)
+            if replay is not None:
+                return HandleResult(HandleOutcome.REPLAYED, report, event=replay)
+        refused = _gate(actor, report, action, seen_state, places)
+        if refused is not None or report is None:
+            return refused or HandleResult(HandleOutcome.NOT_FOUND)
+        roles = roles_on_report(actor, report, places)
+        _, to_state = decide_action(report.state, action, roles)
+        if action is ReportAction.REASSIGN and (
+            target is None
+            or (target.kind, target.code)
+            not in {(t.kind, t.code) for t in reassign_targets(report, places)}
+        ):
+            return HandleResult(HandleOutcome.BAD_TARGET, report, roles=roles)
+        changed = _changed(report, action, actor, to_state, now, reason, target, places, deadlines)
+        if not await uow.reports.save(changed, report.state):
+            return HandleResult(HandleOutcome.STALE, await uow.reports.get(report_id), roles=roles)
+        event = ReportEvent(
+            report_id=report_id,
+            kind=action,
+            actor_role=_acting_role(action, roles),
+            at=now,
+            to_state=changed.state,
+            from_state=report.state,
+            actor_id=actor.user_id,
+            note=cleaned,
+            reason=reason,
+            assignee=changed.assignee
+            if action in (ReportAction.REASSIGN, ReportAction.ACCEPT)
+            else None,
+            update_id=update_id,
+            attachments=(photo,) if photo else (),
+        )
+        event = replace(event, id=await uow.reports.add_event(event))
+        if photo:
+            await uow.reports.add_attachment(
+                Attachment(
+                    report_id, photo, AttachmentKind.PHOTO, now, event.id, added_by=actor.user_id
+                )
+            )
+        await uow.audit.record(_audit_entry(changed, event, actor, update_id))
+        await tell_reporter(uow, changed, event, notices, now)
+        await _close_note_flow(uow, actor.user_id, update_id, now)
+        await uow.commit()
+    return HandleResult(HandleOutcome.DONE, changed, event=event, roles=roles)
+
+
+def _changed(
+    report: Report,
+    action: ReportAction,
+    actor: Actor,
+    to_state: ReportState | None,
+    now: datetime,
+    reason: RejectReason | None,
+    target: Assignee | None,
+    places: Places,
+    deadlines: DeadlineRules,
+) -> Report:
+    changes: dict[str, Any] = {"updated_at": now}
+    if to_state is not None:
+        changes["state"] = to_state
+    if action is ReportAction.ACCEPT:
+        changes["assignee"] = replace(report.assignee, user_id=actor.user_id)
+    elif action is ReportAction.RESOLVE:
+        changes["resolved_at"] = now
+    elif action is ReportAction.REJECT:
+        changes["reject_reason"] = reason
+        changes["closed_at"] = now
+    elif action is ReportAction.REASSIGN and target is not None:
+        changes["assignee"] = Assignee(target.kind, target.code)
+        fresh = deadlines_after_reassign(
+            Deadlines(report.accept_by, report.resolve_by),
+            now,
+            report.category_code,
+            deadlines.policy,
+            deadlines.calendar,
+            places.timezone_of(report.community_code),
+        )
+        changes["accept_by"] = fresh.accept_by
+        changes["resolve_by"] = fresh.resolve_by
+    return replace(report, **changes)
+
+
+def _audit_entry(
+    report: Report, event: ReportEvent, actor: Actor, update_id: int | None
+) -> AuditEntry:
+    """What the audit log keeps: the action, the report, the new state, the reason or
+    target; no notes (they may name residents) and no photos."""
+    assert event.kind is not None
+    details: dict[str, Any] = {
+        "action": event.kind.value,
+        "report": str(report.number),
+        "to": event.to_state.value,
+    }
+    if event.reason is not None:
+        details["reject_reason"] = event.reason.value
+    if event.kind is ReportAction.REASSIGN and event.assignee is not None:
+        details["target"] = f"{event.assignee.kind.value}:{event.assignee.code}"
+    return AuditEntry(
+        at=event.at,
+        actor_id=actor.user_id,
+        action=AUDIT_HANDLED,
+        community_code=report.community_code,
+        target_user_id=report.reporter.user_id,
+        details=details,
+        update_id=update_id,
+    )
+
+
+async def _close_note_flow(
+    uow: UnitOfWork, user_id: int, update_id: int | None, now: datetime
+) -> None:
+    """The worker's note flow is over once the action was taken (by text or button)."""
+    flow = await uow.flows.get(user_id, NOTE_FLOW)
+    if flow is not None and not flow.finished:
+        await uow.flows.save(
+            flow.moved(step=DONE_STEP, draft=flow.draft, update_id=update_id, now=now, active=False)
+        )
+
+
+# -- typed steps: a worker's note, a reporter's answer -------------------------------------------
+
+
+async def start_note(
+    uow: UnitOfWork,
+    actor: Actor,
+    report_id: int,
+    action: ReportAction,
+    *,
+    seen_state: ReportState,
+    places: Places,
+    now: datetime,
+    update_id: int,
+    message_id: int | None,
+    reason: RejectReason | None = None,
+) -> HandleResult:
+    """A card's progress, resolve, ask or reject (with its reason) pressed: check it may
+    be taken now, and wait for the typed note (:data:`NOTE_FLOW`); ``/cancel`` keeps it."""
+    async with uow:
+        report = await uow.reports.get(report_id)
+        refused = _gate(actor, report, action, seen_state, places)
+        if refused is not None or report is None:
+            return refused or HandleResult(HandleOutcome.NOT_FOUND)
+        draft: dict[str, Any] = {
+            "report_id": report_id,
+            "action": action.value,
+            "seen": seen_state.value,
+        }
+        if reason is not None:
+            draft["reason"] = reason.value
+        previous = await uow.flows.get(actor.user_id, NOTE_FLOW)
+        if (
+            previous is not None
+            and not previous.finished
+            and previous.draft.get("report_id") == report_id
+            and previous.draft.get("action") == action.value
+        ):
+            # The same note again (after /cancel): what was entered stays.
+            draft = {**previous.draft, **draft}
+        flow = await enter_flow(
+            uow,
+            actor.user_id,
+            NOTE_FLOW,
+            "note",
+            draft,
+            update_id=update_id,
+            now=now,
+            message_id=message_id,
+        )
+        await uow.commit()
+    return HandleResult(
+        HandleOutcome.STARTED, report, roles=roles_on_report(actor, report, places), flow=flow
+    )
+
+
+@dataclass(frozen=True)
+class NoteDraft:
+    """What a worker's note flow holds: the report, the action, the card's state."""
+
+    report_id: int
+    action: ReportAction
+    seen_state: ReportState
+    reason: RejectReason | None = None
+    photo: str | None = None
+
+    @classmethod
+    def of(cls, flow: Flow) -> NoteDraft | None:
+        """Read the draft back; ``None`` when it is not one (never trusted blindly)."""
+        data: Mapping[str, Any] = flow.draft
+        report_id = data.get("report_id")
+        if not isinstance(report_id, int) or isinstance(report_id, bool):
+            return None
+        try:
+            action = ReportAction(str(data.get("action")))
+            seen = ReportState(str(data.get("seen")))
+            reason = None if data.get("reason") is None else RejectReason(str(data.get("reason")))
+        except ValueError:
+            return None
+        photo = data.get("photo")
+        return cls(report_id, action, seen, reason, photo if isinstance(photo, str) else None)
+
+
+async def keep_note_photo(
+    uow: UnitOfWork, user_id: int, photo: str, now: datetime, update_id: int
+) -> Flow | None:
+    """A photo without a caption in the note flow: kept in the draft until the note comes."""
+    async with uow:
+        flow = await uow.flows.get(user_id, NOTE_FLOW)
+        if flow is None or not flow.active or flow.finished:
+            return None
+        moved = flow.moved(
+            step=flow.step, draft={**flow.draft, "photo": photo}, update_id=update_id, now=now
+        )
+        await uow.flows.save(moved)
+        await uow.commit()
+    return moved
+
+
+async def start_answer(
+    uow: UnitOfWork,
+    actor: Actor,
+    report_id: int,
+    places: Places,
+    now: datetime,
+    update_id: int,
+    message_id: int | None,
+) -> HandleResult:
+    """The reporter pressed "Answer" under a question: their next text or photos go to
+    the report (:data:`ANSWER_FLOW`)."""
+    async with uow:
+        report = await uow.reports.get(report_id)
+        refused = _gate(actor, report, ReportAction.ANSWER, None, places)
+        if refused is not None or report is None:
+            return refused or HandleResult(HandleOutcome.NOT_FOUND)
+        flow = await enter_flow(
+            uow,
+            actor.user_id,
+            ANSWER_FLOW,
+            "answer",
+            {"report_id": report_id},
+            update_id=update_id,
+            now=now,
+            message_id=message_id,
+        )
+        await uow.commit()
+    return HandleResult(HandleOutcome.STARTED, report, flow=flow)
+
+
+def answer_report_id(flow: Flow) -> int | None:
+    value = flow.draft.get("report_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def answer_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    report_id: int,
+    *,
+    places: Places,
+    now: datetime,
+    update_id: int,
+    notices: ReportNotices,
+    text: str | None = None,
+    photos: Iterable[str] = (),
+) -> HandleResult:
+    """The reporter's answer (text, or a photo with an optional caption) joins the report's
+    thread; whoever handles it is told: the person named on it, and whoever asked."""
+    photos = tuple(photos)
+    problem, cleaned = check_note(text, required=not photos)
+    if problem is not None:
+        return HandleResult(problem)
+    async with uow:
+        report = await uow.reports.get(report_id)
+        if report is not None:
+            replay = await _replayed(uow, report_id, update_id)
+            if replay is not None:
+                return HandleResult(HandleOutcome.REPLAYED, report, event=replay)
+        refused = _gate(actor, report, ReportAction.ANSWER, None, places)
+        if refused is not None or report is None:
+            return refused or HandleResult(HandleOutcome.NOT_FOUND)
+        events = await uow.reports.events(report_id)
+        event = ReportEvent(
+            report_id=report_id,
+            kind=ReportAction.ANSWER,
+            actor_role=ActorRole.REPORTER,
+            at=now,
+            to_state=report.state,
+            from_state=report.state,
+            actor_id=actor.user_id,
+            note=cleaned,
+            update_id=update_id,
+            attachments=photos,
+        )
+        event = replace(event, id=await uow.reports.add_event(event))
+        for photo in photos:
+            await uow.reports.add_attachment(
+                Attachment(
+                    report_id, photo, AttachmentKind.PHOTO, now, event.id, added_by=actor.user_id
+                )
+            )
+        for recipient in _told_of_answer(report, events, actor.user_id):
+            await tell_worker(uow, report, event, recipient, notices, now)
+        await uow.commit()
+    return HandleResult(HandleOutcome.DONE, report, event=event)
+
+
+def _told_of_answer(report: Report, events: Iterable[ReportEvent], reporter: int) -> list[int]:
+    """The named assignee, and the person who asked the latest question."""
+    recipients: list[int] = []
+    if report.assignee.user_id is not None:
+        recipients.append(report.assignee.user_id)
+    asker = next((e.actor_id for e in reversed(list(events)) if e.kind is ReportAction.ASK), None)
+    if asker is not None and asker not in recipients:
+        recipients.append(asker)
+    return [r for r in recipients if r != reporter]
+
+
+# -- hand-over (spec 01: revoking a role hands open work to the secretary) ------------------------
+
+
+async def hand_over_reports(
+    uow: UnitOfWork, from_user_id: int, community_code: str, to_user_id: int | None, now: datetime
+) -> int:
+    """The reports ``from_user_id`` accepted in the community now name the secretary
+    (``None``: nobody, so whoever holds the desk takes them). States stay: the work
+    goes on where it was; the report's history keeps who accepted it."""
+    moved = 0
+    for report in await uow.reports.open_taken_by(from_user_id, community_code):
+        if report.state not in OPEN_STATES:  # pragma: no cover - the query asks open ones
+            continue
+        handed = replace(report, assignee=replace(report.assignee, user_id=to_user_id))
+        if await uow.reports.save(replace(handed, updated_at=now), report.state):
+            moved += 1
+    return moved
+
+
+register_handover("reports", hand_over_reports)
