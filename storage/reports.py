@@ -14,7 +14,10 @@ Two writes are made race-safe in the database rather than by reading first:
   given again).
 * :meth:`SqlReportsRepository.save` changes a report only if it is still in
   the state the use case decided from: of two workers pressing "accept" at
-  once, one wins and the other is told the report moved on.
+  once, one wins and the other is told the report moved on. It writes only the
+  lifecycle's columns (:data:`_LIFECYCLE`), so what others change meanwhile in
+  their own statements — a "me too" raising ``supports``, a ``/deleteme``
+  erasing the reporter and the description — is never written back over.
 """
 
 from __future__ import annotations
@@ -56,6 +59,23 @@ from storage.tables import (
 from storage.upsert import dialect_insert
 
 _OPEN = sorted(OPEN_STATES)
+
+_LIFECYCLE = (
+    "state",
+    "assignee_kind",
+    "assignee_code",
+    "assignee_user_id",
+    "reject_reason",
+    "duplicate_of",
+    "accept_by",
+    "resolve_by",
+    "updated_at",
+    "resolved_at",
+    "closed_at",
+)
+"""What :meth:`SqlReportsRepository.save` writes: the columns only the lifecycle's use
+cases change. The reporter, the description, the place and ``supports`` are
+written by filing, ``/deleteme`` and "me too" alone."""
 
 
 class SqlReportsRepository:
@@ -102,12 +122,16 @@ class SqlReportsRepository:
         return await self._one(reports.c.submit_update_id == update_id)
 
     async def save(self, report: Report, expected_state: ReportState) -> bool:
-        """Write the report's changeable fields if it is still in ``expected_state``."""
+        """Write the report's lifecycle columns if it is still in ``expected_state``.
+
+        Only :data:`_LIFECYCLE`: the report was read before the use case decided,
+        and writing back every column would undo an erasure or a "me too" made
+        in between.
+        """
         if report.id is None:
             raise ValueError("save a report that was added")
-        values = _report_values(report)
-        for fixed in ("community_code", "year", "sequence", "created_at", "submit_update_id"):
-            values.pop(fixed)
+        every = _report_values(report)
+        values = {column: every[column] for column in _LIFECYCLE}
         result = await self._conn.execute(
             update(reports)
             .where(reports.c.id == report.id, reports.c.state == expected_state.value)
@@ -490,6 +514,13 @@ def _event(row: Row[Any], files: tuple[str, ...]) -> ReportEvent:
 async def export_reports(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     """The person's reports, the events they took part in, their "me too"s and feedback.
 
+    ``report_events_by_others`` is the rest of the thread of their own reports:
+    staff's questions to them, acceptance, progress, the resolution — what was
+    said to them and done about what they reported. Each keeps the acting role
+    (assignee, staff, system) and the desk; the staff member's Telegram id is
+    left out: it identifies another person, and an official act is the office's,
+    whose role the export names.
+
     File ids are left out, as for deed photos: they are keys to files on
     Telegram's servers, not data about the person; the export says how many of
     each kind there were.
@@ -505,6 +536,17 @@ async def export_reports(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
         conn,
         select(report_events)
         .where(report_events.c.actor_id == user_id)
+        .order_by(report_events.c.id),
+    )
+    others = await _plain_rows(
+        conn,
+        select(*(c for c in report_events.c if c.name not in {"actor_id", "assignee_user_id"}))
+        .where(
+            report_events.c.report_id.in_(
+                select(reports.c.id).where(reports.c.reporter_id == user_id)
+            ),
+            (report_events.c.actor_id.is_(None)) | (report_events.c.actor_id != user_id),
+        )
         .order_by(report_events.c.id),
     )
     attachments = await _plain_rows(
@@ -528,6 +570,7 @@ async def export_reports(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     return {
         "reports": own,
         "report_events": events,
+        "report_events_by_others": others,
         "report_attachments_sent": attachments,
         "report_supports": supports,
         "report_feedback": feedback,
@@ -544,15 +587,24 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
     * their reports lose the reporter's user id (nobody can tell whose it was)
       and their description becomes :data:`civic.reports.ERASED_TEXT`: free text
       may name the person, their flat or their neighbours, and no rule can find
-      every such mention, so all of it goes. Category, compound, building,
-      location, dates, states and staff's notes stay: they describe the problem
-      and the community's work, not the person;
-    * the files they attached (photos, voice notes) are deleted: a voice is
-      personal data itself, a photo may show them or their home;
-    * in the events they took part in as reporter (answers, "is it fixed?"),
-      their id goes and their note becomes the marker; events they took part in
-      as staff or assignee stay as they are, like the audit log's record of
-      staff acts (the roles' erasure ends their offices);
+      every such mention, so all of it goes. The location pin goes too: an
+      exact point (often where the person stood, or their door) next to the
+      filing time says where they were. Category, compound, building, dates,
+      states and staff's notes stay: the statistics count reports per compound
+      and building (where problems recur), and a building is shared by many
+      households, so it describes the problem and the community's work, not
+      the person;
+    * the files they attached as the reporter (photos, voice notes with their
+      reports and answers) are deleted: a voice is personal data itself, a
+      photo may show them or their home. Files a staff member added in office
+      (progress and resolution photos, a report filed on someone's behalf) are
+      the community's record of its work and stay, like their events;
+    * in the events they took part in as reporter on their own reports
+      (answers, "is it fixed?"), their id goes and their note becomes the
+      marker; events they took part in as staff or assignee stay as they are,
+      like the audit log's record of staff acts (the roles' erasure ends their
+      offices), and so do events where a staff member answered for a resident
+      without Telegram;
     * their feedback keeps "fixed" and the rating (the satisfaction figures),
       without their id and with the comment replaced by the marker;
     * their "me too"s are deleted and each report's count lowered: a support is
@@ -563,8 +615,17 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
     """
     counts: dict[str, int] = {}
     own = select(reports.c.id).where(reports.c.reporter_id == user_id).scalar_subquery()
+    as_reporter = select(report_events.c.id).where(
+        report_events.c.actor_id == user_id,
+        report_events.c.actor_role == ActorRole.REPORTER.value,
+    )
     attachments = await conn.execute(
-        delete(report_attachments).where(report_attachments.c.added_by == user_id)
+        delete(report_attachments).where(
+            report_attachments.c.added_by == user_id,
+            report_attachments.c.report_id.in_(own),
+            report_attachments.c.event_id.is_(None)
+            | report_attachments.c.event_id.in_(as_reporter),
+        )
     )
     counts["report_attachments"] = attachments.rowcount or 0
     events = await conn.execute(
@@ -572,6 +633,7 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
         .where(
             report_events.c.actor_id == user_id,
             report_events.c.actor_role == ActorRole.REPORTER.value,
+            report_events.c.report_id.in_(own),
         )
         .values(
             actor_id=None,
@@ -592,7 +654,7 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
     anonymised = await conn.execute(
         update(reports)
         .where(reports.c.id.in_(own))
-        .values(reporter_id=None, description=ERASED_TEXT)
+        .values(reporter_id=None, description=ERASED_TEXT, latitude=None, longitude=None)
     )
     counts["reports"] = anonymised.rowcount or 0
     return counts

@@ -198,6 +198,34 @@ async def test_save_changes_a_report_only_from_the_state_it_was_decided_in(db: D
     assert again == accepted
 
 
+async def test_save_never_writes_back_an_erasure_or_a_me_too_made_meanwhile(
+    db: Database,
+) -> None:
+    stored = await file(db)
+    async with db.uow(read_only=True) as uow:
+        loaded = await uow.reports.get(stored.id or 0)
+    assert loaded is not None
+    async with db.uow() as uow:  # between load and save: BOB says "me too"
+        assert await uow.reports.support(loaded.id or 0, BOB, NOW)
+        await uow.commit()
+    await erase_own_data(db.uow(), ANN, NOW)  # ... and ANN erases her data
+
+    accepted = replace(loaded, state=ReportState.ACCEPTED, assignee=replace(GRID, user_id=WORKER))
+    async with db.uow() as uow:
+        assert await uow.reports.save(accepted, ReportState.SUBMITTED)
+        await uow.commit()
+    async with db.uow(read_only=True) as uow:
+        again = await uow.reports.get(stored.id or 0)
+
+    assert again is not None
+    assert again.state is ReportState.ACCEPTED
+    assert again.assignee == replace(GRID, user_id=WORKER)
+    assert again.reporter == Reporter(erased=True)
+    assert again.description == ERASED_TEXT
+    assert (again.latitude, again.longitude) == (None, None)
+    assert again.supports == 1
+
+
 # -- lists -----------------------------------------------------------------------------------
 
 
@@ -405,6 +433,38 @@ async def test_mydata_lists_reports_events_supports_and_feedback(db: Database) -
     assert document["report_feedback"] == []
 
 
+async def test_mydata_includes_what_others_did_on_the_persons_own_reports(db: Database) -> None:
+    stored = await file(db)
+    other = await file(db, a_report(reporter=Reporter(user_id=BOB)))
+    async with db.uow() as uow:
+        for report_id, note in ((stored.id or 0, "Which side?"), (other.id or 0, "Where?")):
+            await uow.reports.add_event(
+                ReportEvent(
+                    report_id,
+                    ReportAction.ASK,
+                    ActorRole.ASSIGNEE,
+                    NOW,
+                    ReportState.SUBMITTED,
+                    ReportState.SUBMITTED,
+                    actor_id=WORKER,
+                    note=note,
+                )
+            )
+        await uow.commit()
+
+    document = json.loads(await export_own_data(db.uow(read_only=True), ANN, NOW))
+
+    [asked] = document["report_events_by_others"]
+    assert (asked["report_id"], asked["kind"], asked["actor_role"], asked["note"]) == (
+        stored.id,
+        "ask",
+        "assignee",
+        "Which side?",
+    )
+    assert "actor_id" not in asked
+    assert str(WORKER) not in json.dumps(document["report_events_by_others"])
+
+
 async def test_deleteme_keeps_reports_for_the_record_without_the_person(db: Database) -> None:
     mine = await file(db)
     report_id = mine.id or 0
@@ -460,6 +520,8 @@ async def test_deleteme_keeps_reports_for_the_record_without_the_person(db: Data
     assert kept is not None
     assert kept.reporter == Reporter(erased=True)
     assert kept.description == ERASED_TEXT
+    assert (kept.latitude, kept.longitude) == (None, None)  # the pin says where she stood
+    assert kept.building_code == "HD-02-2"  # the statistics' place stays
     assert (kept.number, kept.category_code, kept.compound_code) == (
         mine.number,
         "garbage",
@@ -480,3 +542,48 @@ async def test_deleteme_keeps_reports_for_the_record_without_the_person(db: Data
     assert behalf.reporter.name == "王阿姨"
     assert theirs == []
     assert all(after[key] == [] for key in ("reports", "report_events", "report_supports"))
+
+
+async def test_deleteme_by_staff_keeps_the_photos_of_their_work(db: Database) -> None:
+    anns = await file(db)
+    theirs = await file(db, a_report(reporter=Reporter(user_id=WORKER)))
+    on_behalf = await file(
+        db, a_report(reporter=Reporter(name="王阿姨", phone="13800000000", filed_by=WORKER))
+    )
+    async with db.uow() as uow:
+        resolved = await uow.reports.add_event(
+            ReportEvent(
+                anns.id or 0,
+                ReportAction.RESOLVE,
+                ActorRole.ASSIGNEE,
+                NOW,
+                ReportState.RESOLVED,
+                ReportState.IN_PROGRESS,
+                actor_id=WORKER,
+                note="Cleared",
+            )
+        )
+        filed_for = (await uow.reports.events(on_behalf.id or 0))[0].id
+        own_filing = (await uow.reports.events(theirs.id or 0))[0].id
+        for report_id, event_id, file_id in (
+            (anns.id or 0, resolved, "after-photo"),
+            (on_behalf.id or 0, filed_for, "behalf-photo"),
+            (theirs.id or 0, own_filing, "own-photo"),
+        ):
+            await uow.reports.add_attachment(
+                Attachment(report_id, file_id, AttachmentKind.PHOTO, NOW, event_id, WORKER)
+            )
+        await uow.commit()
+
+    await erase_own_data(db.uow(), WORKER, NOW)
+
+    async with db.uow(read_only=True) as uow:
+        kept = [
+            a.file_id
+            for report in (anns, on_behalf, theirs)
+            for a in await uow.reports.attachments(report.id or 0)
+        ]
+        resolve_event = (await uow.reports.events(anns.id or 0))[-1]
+
+    assert kept == ["after-photo", "behalf-photo"]
+    assert (resolve_event.actor_id, resolve_event.note) == (WORKER, "Cleared")
