@@ -57,17 +57,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from typing import Final
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from civic.reports import Feedback, Report, ReportAction, ReportEvent, ReportState
 
 __all__ = [
+    "MonthFigures",
     "OnTime",
     "Period",
     "ReportHistory",
     "ReportRow",
     "ReportStats",
+    "StatsProblem",
+    "StatsRefusal",
+    "StatsRequest",
     "community_stats",
     "current_month",
     "first_accepted_at",
@@ -78,6 +82,8 @@ __all__ = [
     "month_period",
     "on_time",
     "parse_month",
+    "parse_stats_args",
+    "read_month_figures",
     "report_row",
     "standing_resolution_at",
     "time_to_resolve",
@@ -361,4 +367,83 @@ def report_row(history: ReportHistory, now: datetime) -> ReportRow:
         resolved=first_resolved_at(history),
         on_time=on_time(history, now),
         rating=None if latest is None else latest.rating,
+    )
+
+
+# -- /stats [COMMUNITY] [YYYY-MM] --------------------------------------------------------
+
+
+class StatsProblem(StrEnum):
+    """Why ``/stats``'s words cannot be read; each has its message."""
+
+    USAGE = "usage"
+    """Too many words, or two of a kind."""
+    BAD_MONTH = "bad_month"
+    """Meant as a month but not one (``2026-13``)."""
+    UNKNOWN_COMMUNITY = "unknown_community"
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """What ``/stats`` asked for; ``None``: the default (home community, this month)."""
+
+    community_code: str | None = None
+    month: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class StatsRefusal:
+    problem: StatsProblem
+    word: str = ""
+
+
+def parse_stats_args(
+    args: Sequence[str], community_codes: Iterable[str]
+) -> StatsRequest | StatsRefusal:
+    """``/stats [COMMUNITY] [YYYY-MM]``, in either order; codes in any case."""
+    known = {code.upper(): code for code in community_codes}
+    community: str | None = None
+    month: tuple[int, int] | None = None
+    if len(args) > 2:
+        return StatsRefusal(StatsProblem.USAGE)
+    for arg in args:
+        word = arg.strip()
+        if looks_like_month(word):
+            parsed = parse_month(word)
+            if parsed is None:
+                return StatsRefusal(StatsProblem.BAD_MONTH, word[:16])
+            if month is not None:
+                return StatsRefusal(StatsProblem.USAGE)
+            month = parsed
+            continue
+        if community is not None:
+            return StatsRefusal(StatsProblem.USAGE)
+        if word.upper() not in known:
+            return StatsRefusal(StatsProblem.UNKNOWN_COMMUNITY, word[:32])
+        community = known[word.upper()]
+    return StatsRequest(community, month)
+
+
+class _ReportsReader(Protocol):
+    async def in_period(
+        self, community_code: str, start: datetime, end: datetime
+    ) -> list[ReportHistory]: ...
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """A community's month: the figures and one export row per report."""
+
+    stats: ReportStats
+    rows: tuple[ReportRow, ...]
+
+
+async def read_month_figures(
+    reports: _ReportsReader, community_code: str, period: Period, now: datetime
+) -> MonthFigures:
+    """Read the period's reports (``uow.reports``, a few queries) and compute the figures."""
+    histories = await reports.in_period(community_code, period.start, period.end)
+    return MonthFigures(
+        community_stats(community_code, histories, period, now),
+        tuple(report_row(h, now) for h in histories),
     )

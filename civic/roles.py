@@ -195,6 +195,8 @@ class Action(StrEnum):
     """Rotate a building's printed QR code, and print it."""
     VERIFY_RESIDENTS = "residents.verify"
     """Mark a resident *verified* by hand."""
+    READ_STATS = "reports.read_stats"
+    """Read a community's report figures (``/stats``) and download its CSV and XLSX."""
     HANDLE_REPORTS = "reports.handle"
     """Work residents' reports from ``/queue``: accept, ask, post progress, resolve,
     reject, reassign. Which reports is :func:`civic.reports_handling.roles_on_report`'s
@@ -225,6 +227,7 @@ ALLOWED: Final[dict[Action, Rule]] = {
     Action.ISSUE_HOUSEHOLD_CODES: Rule(staff_positions=STAFF_POSITIONS),
     Action.ROTATE_BUILDING_CODES: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True),
     Action.VERIFY_RESIDENTS: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True),
+    Action.READ_STATS: Rule(staff_positions=STAFF_POSITIONS),
     Action.HANDLE_REPORTS: Rule(staff_positions=STAFF_POSITIONS, grid_workers=True, liaisons=True),
 }
 """The role matrix of spec 00: admins may do everything in their scope; this table

@@ -16,6 +16,7 @@ from handlers import (
     guards,
     outbox,
     register_claims,
+    reports_stats,
     residents,
     residents_codes,
     residents_data,
@@ -32,6 +33,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     residents_data.register(application)
     roles.register(application)
     register_claims.register(application)
+    reports_stats.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in

@@ -65,6 +65,7 @@ COMMANDS: Final[tuple[MenuCommand, ...]] = (
     MenuCommand("tag", N_("roles.menu.tag"), Audience.STAFF, Action.TAG_RESIDENTS),
     MenuCommand("untag", N_("roles.menu.untag"), Audience.STAFF, Action.TAG_RESIDENTS),
     MenuCommand("audit", N_("roles.menu.audit"), Audience.STAFF, Action.READ_AUDIT),
+    MenuCommand("stats", N_("reports.stats.menu"), Audience.STAFF, Action.READ_STATS),
     MenuCommand("grant", N_("roles.menu.grant"), Audience.ADMIN, Action.GRANT_ROLES),
     MenuCommand("revoke", N_("roles.menu.revoke"), Audience.ADMIN, Action.GRANT_ROLES),
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -9,7 +12,12 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl import load_workbook
+from PIL import Image
 
+from bot.config import load_config_file, places_from_config
+from bot.i18n import Catalogs, Locale
+from bot.reports_stats_files import chart_png, cjk_font, csv_bytes, xlsx_bytes
 from civic.places import CategoryType
 from civic.reports import (
     ActorRole,
@@ -26,6 +34,11 @@ from civic.reports_stats import (
     OnTime,
     Period,
     ReportHistory,
+    ReportRow,
+    ReportStats,
+    StatsProblem,
+    StatsRefusal,
+    StatsRequest,
     community_stats,
     current_month,
     looks_like_month,
@@ -33,9 +46,12 @@ from civic.reports_stats import (
     month_period,
     on_time,
     parse_month,
+    parse_stats_args,
     report_row,
     time_to_resolve,
 )
+from handlers.reports_stats_views import StatsPainter
+from tests.helpers import SHIPPED_CONFIG
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 NOVEMBER = month_period(2026, 11, "Asia/Shanghai")
@@ -363,3 +379,163 @@ def test_a_row_shows_the_latest_rating() -> None:
     found = report_row(history(report, (A, H), (R, 2 * H), feedback=((False, 1), (True, 4))), NOW)
     assert found.rating == 4
     assert report_row(replace(history(report), feedback=()), NOW).rating is None
+
+
+# -- /stats [COMMUNITY] [YYYY-MM] ---------------------------------------------------------
+
+CODES = ("HD", "CB")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), StatsRequest()),
+        (("hd",), StatsRequest("HD")),
+        (("HD", "2026-10"), StatsRequest("HD", (2026, 10))),
+        (("2026-10", "CB"), StatsRequest("CB", (2026, 10))),
+        (("2026-13",), StatsRefusal(StatsProblem.BAD_MONTH, "2026-13")),
+        (("HD", "2026-00"), StatsRefusal(StatsProblem.BAD_MONTH, "2026-00")),
+        (("XX",), StatsRefusal(StatsProblem.UNKNOWN_COMMUNITY, "XX")),
+        (("HD", "CB"), StatsRefusal(StatsProblem.USAGE)),
+        (("2026-10", "2026-11"), StatsRefusal(StatsProblem.USAGE)),
+        (("HD", "2026-10", "x"), StatsRefusal(StatsProblem.USAGE)),
+    ],
+)
+def test_stats_words_are_read_in_either_order_and_bad_ones_named(
+    args: tuple[str, ...], expected: StatsRequest | StatsRefusal
+) -> None:
+    assert parse_stats_args(args, CODES) == expected
+
+
+# -- what the reader sees: text, CSV, XLSX, chart ------------------------------------------
+
+PLACES = places_from_config(load_config_file(SHIPPED_CONFIG))
+CATALOGS = Catalogs.load(strict=True)
+
+
+def painter(locale: Locale) -> StatsPainter:
+    return StatsPainter(CATALOGS.for_locale(locale), PLACES)
+
+
+def figures(now: datetime = NOW + H) -> tuple[ReportStats, list[ReportRow]]:
+    histories = november_histories()
+    return (
+        community_stats("HD", histories, NOVEMBER, now),
+        [report_row(h, now) for h in histories[:5]],
+    )
+
+
+def test_the_summary_names_categories_from_config_and_states_in_the_readers_language() -> None:
+    stats, _ = figures()
+    english = painter("en").summary(stats)
+    assert "Reports filed: 5" in english
+    garbage = next(c for c in PLACES.report_categories if c.code == "garbage")
+    assert f"• {garbage.name_en}: 3" in english
+    assert "• closed: 2" in english
+    assert "Median time to resolve: 20.0 h (3 resolved)" in english
+    assert "On time: 50% (2 of 4 due)" in english
+    assert "Average rating: 3.3 / 5 (3 ratings)" in english
+    assert "Fixed, say residents: 67% (2 of 3 answers)" in english
+    chinese = painter("zh_CN").summary(stats)
+    garbage = next(c for c in PLACES.report_categories if c.code == "garbage")
+    assert f"• {garbage.name}：3" in chinese
+    assert "办结用时中位数：20.0 小时（已办结 3 件）" in chinese
+
+
+def test_a_month_without_reports_says_so_and_shows_no_zeroes() -> None:
+    stats = community_stats("HD", [], NOVEMBER, NOW)
+    text = painter("en").summary(stats)
+    assert "No reports this month" in text
+    assert "0%" not in text
+
+
+def test_figures_without_data_say_no_data() -> None:
+    histories = [history(a_report())]  # one report, nothing resolved, nothing due
+    stats = community_stats("HD", histories, NOVEMBER, T0 + H)
+    lines = painter("en").figures(stats)
+    assert lines[:4] == [
+        "Median time to resolve: no data",
+        "On time: no data",
+        "Average rating: no data",
+        "Fixed, say residents: no data",
+    ]
+
+
+def test_the_csv_opens_in_excel_with_chinese_headers_and_no_reporter() -> None:
+    _, rows = figures()
+    view = painter("zh_CN")
+    data = csv_bytes(view.headers(), view.rows(rows, "Asia/Shanghai"))
+
+    assert data.startswith(codecs.BOM_UTF8)
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert table[0] == [
+        "编号",
+        "类别",
+        "小区",
+        "状态",
+        "提交时间",
+        "受理时间",
+        "办结时间",
+        "是否按时",
+        "评分",
+    ]
+    garbage = next(c for c in PLACES.report_categories if c.code == "garbage")
+    assert table[1][:2] == ["HD-2026-0001", garbage.name]
+    assert table[1][3:] == ["已办结", "2026-11-02 09:00", "2026-11-02 11:00", "2026-11-02 19:00",
+                            "按时", "5"]  # fmt: skip
+    assert table[4][5] == ""  # rejected: never accepted
+    assert table[5][7] == "未到期"
+    assert len(table) == 6
+    assert "777" not in data.decode("utf-8-sig")  # no reporter ids anywhere
+
+
+def test_the_monthly_xlsx_has_a_summary_and_the_reports_in_the_readers_language() -> None:
+    stats, rows = figures()
+    data = xlsx_bytes(painter("en").workbook(stats, rows, "Asia/Shanghai"))
+
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Summary", "Reports"]
+    summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
+    assert summary[0] == ["Figure", "Value"]
+    values = {r[0]: r[1] for r in summary[1:9]}
+    assert values["Month"] == "2026-11"
+    assert values["Reports filed"] == 5
+    assert values["Median time to resolve (hours)"] == 20
+    assert values["On time (share of reports due)"] == 0.5
+    assert values["Average rating (1–5)"] == 3.33
+    assert values["“Me too”s"] == 3
+    assert ["Category", "Reports"] in summary
+    assert ["State", "Reports"] in summary
+    reports = [list(r) for r in book["Reports"].iter_rows(values_only=True)]
+    assert reports[0] == ["Number", "Category", "Compound", "State", "Submitted", "Accepted",
+                          "Resolved", "On time", "Rating"]  # fmt: skip
+    assert [r[0] for r in reports[1:]] == [f"HD-2026-000{n}" for n in range(1, 6)]
+    assert reports[1][7:] == ["on time", 5]
+
+
+def test_an_empty_month_writes_no_data_rather_than_zero_in_the_xlsx() -> None:
+    stats = community_stats("HD", [], NOVEMBER, NOW)
+    book = load_workbook(io.BytesIO(xlsx_bytes(painter("zh_CN").workbook(stats, [], "UTC"))))
+    assert book.sheetnames == ["汇总", "问题清单"]
+    values = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, max_row=9, values_only=True)}
+    assert values["办结用时中位数（小时）"] == "暂无数据"
+    assert values["收到反映（件）"] == 0
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_the_chart_is_a_png_that_decodes(locale: Locale) -> None:
+    stats, _ = figures()
+    font = cjk_font() if locale == "zh_CN" else None
+    data = chart_png(painter(locale).chart(stats, font))
+
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(data))
+    image.verify()
+    assert image.size[0] >= 800
+
+
+def test_the_chart_lists_categories_most_first_and_states_in_lifecycle_order() -> None:
+    stats, _ = figures()
+    chart = painter("en").chart(stats, None)
+    assert [count for _, count in chart.categories] == [3, 2]
+    assert [name for name, _ in chart.states] == ["submitted", "closed", "rejected", "reopened"]

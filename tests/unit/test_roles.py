@@ -98,6 +98,7 @@ ALLOWED_IN_OWN: Final[dict[Action, frozenset[str]]] = {
     Action.ISSUE_HOUSEHOLD_CODES: ADMINS | ALL_STAFF,
     Action.ROTATE_BUILDING_CODES: ADMINS | ALL_STAFF | {"grid worker"},
     Action.VERIFY_RESIDENTS: ADMINS | ALL_STAFF | {"grid worker"},
+    Action.READ_STATS: ADMINS | ALL_STAFF,
     Action.HANDLE_REPORTS: ADMINS | ALL_STAFF | {"grid worker"},
 }
 """Who may take each action in their own community (HD, in township YK)."""
