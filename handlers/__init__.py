@@ -16,6 +16,7 @@ from handlers import (
     guards,
     outbox,
     register_claims,
+    reports,
     reports_stats,
     residents,
     residents_codes,
@@ -33,6 +34,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     residents_data.register(application)
     roles.register(application)
     register_claims.register(application)
+    reports.register(application)
     reports_stats.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.

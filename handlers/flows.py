@@ -39,6 +39,10 @@ PhotoStep = TextStep
 """Takes a person's photo for their active flow (a deed, a report's picture)."""
 DocumentStep = TextStep
 """Takes a file (a Telegram document) for their active flow (a deed sent as a PDF)."""
+VoiceStep = TextStep
+"""Takes a voice note for their active flow (a report's description, spoken)."""
+LocationStep = TextStep
+"""Takes a location pin for their active flow (where a reported problem is)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class FlowRoute:
     """Catalog id saying how to go on after ``/cancel`` (e.g. "send /start")."""
     on_photo: PhotoStep | None = None
     on_document: DocumentStep | None = None
+    on_voice: VoiceStep | None = None
+    on_location: LocationStep | None = None
 
 
 _ROUTES: dict[str, FlowRoute] = {}
@@ -60,9 +66,12 @@ def register_flow(
     resume_hint: str,
     on_photo: PhotoStep | None = None,
     on_document: DocumentStep | None = None,
+    on_voice: VoiceStep | None = None,
+    on_location: LocationStep | None = None,
 ) -> None:
-    """Declare a flow: where its text (photos, files) go, and how to resume it after ``/cancel``."""
-    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo, on_document)
+    """Declare a flow: where its text (photos, files, voice notes, pins) go, and how to
+    resume it after ``/cancel``."""
+    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo, on_document, on_voice, on_location)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -95,6 +104,18 @@ async def on_document(update: Update, context: BotContext) -> None:
     """
     await _hand_over(
         update, context, lambda route: route.on_document, N_("common.document.not_expected")
+    )
+
+
+async def on_voice(update: Update, context: BotContext) -> None:
+    """Hand a voice note to the person's active flow if it takes them; else say it was not used."""
+    await _hand_over(update, context, lambda route: route.on_voice, N_("common.voice.not_expected"))
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    """Hand a location pin to the person's active flow if it takes one; else say it was not used."""
+    await _hand_over(
+        update, context, lambda route: route.on_location, N_("common.location.not_expected")
     )
 
 
@@ -291,4 +312,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.PHOTO & filters.ChatType.PRIVATE, on_photo))
     application.add_handler(
         MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, on_document)
+    )
+    application.add_handler(MessageHandler(filters.VOICE & filters.ChatType.PRIVATE, on_voice))
+    application.add_handler(
+        MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, on_location)
     )

@@ -49,6 +49,8 @@ COMMANDS: Final[tuple[MenuCommand, ...]] = (
     MenuCommand("start", N_("residents.menu.start"), Audience.EVERYONE),
     MenuCommand("me", N_("residents.menu.me"), Audience.RESIDENT),
     MenuCommand("claim", N_("register.menu.claim"), Audience.RESIDENT),
+    MenuCommand("report", N_("reports.menu.report"), Audience.RESIDENT),
+    MenuCommand("myreports", N_("reports.menu.myreports"), Audience.RESIDENT),
     MenuCommand("code", N_("residents.menu.code"), Audience.RESIDENT),
     MenuCommand("mydata", N_("residents.menu.mydata"), Audience.RESIDENT),
     MenuCommand("deleteme", N_("residents.menu.deleteme"), Audience.RESIDENT),
