@@ -45,6 +45,15 @@ CJK_FONT_NAMES: Final = (
 )
 """Fonts with Simplified Chinese glyphs, best first, as matplotlib names them."""
 
+CJK_FILE_HINTS: Final = (
+    "notosanscjk",
+    "notoserifcjk",
+    "sourcehansans",
+    "wqy-",
+    "droidsansfallback",
+)
+"""The same fonts by file name (``NotoSansCJK-Regular.ttc``, ``wqy-zenhei.ttc``)."""
+
 Cell = str | int | float | None
 
 
@@ -54,7 +63,13 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     by_name = {entry.name: entry.fname for entry in font_manager.fontManager.ttflist}
-    return next((by_name[name] for name in CJK_FONT_NAMES if name in by_name), None)
+    found = next((by_name[name] for name in CJK_FONT_NAMES if name in by_name), None)
+    if found is not None:
+        return found
+    # matplotlib caches its font list: a font installed after the cache was built is
+    # missing from it until the cache is deleted, so look at the files themselves too.
+    files = sorted(font_manager.findSystemFonts())
+    return next((path for hint in CJK_FILE_HINTS for path in files if hint in path.lower()), None)
 
 
 @dataclass(frozen=True)
