@@ -35,6 +35,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from civic.register_claims import CLAIM, ClaimDraft, review_notices_prefix
+from civic.reports_filing import FILE, ReportDraft
 from storage.outbox import SqlOutboxRepository
 from storage.reports import erase_reports, export_reports
 from storage.roles import erase_roles, export_roles
@@ -127,12 +128,14 @@ class SqlPersonalDataRepository:
         return Erasure(counts)
 
     async def _flows(self, user_id: int) -> list[dict[str, Any]]:
-        """The person's flows, drafts as JSON; a claim draft without its deed's file id."""
+        """The person's flows, drafts as JSON; claim and report drafts without file ids."""
         rows = await self._rows(flows, flows.c.user_id == user_id)
         for row in rows:
             draft = json.loads(row["draft"]) if row["draft"] else {}
             if row["name"] == CLAIM and isinstance(draft, dict):
                 draft = ClaimDraft.exported(draft)
+            if row["name"] == FILE and isinstance(draft, dict):
+                draft = ReportDraft.exported(draft)
             row["draft"] = draft
         return list(rows)
 

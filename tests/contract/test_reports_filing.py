@@ -7,6 +7,7 @@ person; staff file on a resident's behalf with name and phone, on the record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ import pytest
 from bot.config import load_config_file, places_from_config
 from bot.config.places import holiday_rules_from_config
 from bot.config.reports import deadline_policy_from_config, routing_rules_from_config
+from civic.personal_data import export_own_data
 from civic.places import sync_places
 from civic.reports import ActorRole, AttachmentKind, ReportState, TrackingNumber
 from civic.reports_filing import (
@@ -413,3 +415,19 @@ async def test_my_reports_lists_the_newest_ten_and_says_there_are_more(db: Datab
     assert mine.more
     assert len(mine.reports) == 10
     assert str(mine.reports[0].number) == "HD-2026-0011"
+
+
+async def test_my_data_shows_a_report_draft_without_its_files_keys(db: Database) -> None:
+    ann = Filer(db, ANN, 13_000)
+    await ann.start()
+    await ann.answer(ChooseCategory("garbage"))
+    await ann.answer(GiveVoice("voice-secret-id", caption="Bins overflow"))
+    await ann.answer(GivePhoto("photo-secret-id"))
+
+    raw = await export_own_data(db.uow(read_only=True), ANN, NOW)
+
+    assert b"secret-id" not in raw
+    document = json.loads(raw)
+    (draft,) = [f["draft"] for f in document["flows"] if f["name"] == FILE]
+    assert draft["description"] == "Bins overflow"
+    assert (draft["photos_given"], draft["voice_note_given"]) == (1, True)
