@@ -289,6 +289,8 @@ class HandleOutcome(StrEnum):
     """A reassign target that is not offered for this report."""
     STARTED = "started"
     """A typed step began (a note flow); nothing changed on the report yet."""
+    SHOWN = "shown"
+    """The card (or a choice of reasons or targets) may be shown: the action may go on."""
 
 
 @dataclass(frozen=True)
@@ -517,6 +519,41 @@ async def _close_note_flow(
         await uow.flows.save(
             flow.moved(step=DONE_STEP, draft=flow.draft, update_id=update_id, now=now, active=False)
         )
+
+
+async def check_action(
+    uow: UnitOfWork,
+    actor: Actor,
+    report_id: int,
+    action: ReportAction | None,
+    seen_state: ReportState | None,
+    places: Places,
+) -> HandleResult:
+    """Whether ``actor`` may take ``action`` now (``None``: may see the card at all),
+    with the report and their roles, for the choices shown before acting (reasons,
+    targets) and the card itself. Changes nothing."""
+    async with uow:
+        report = await uow.reports.get(report_id)
+    if report is None:
+        return HandleResult(HandleOutcome.NOT_FOUND)
+    roles = roles_on_report(actor, report, places)
+    if action is None:
+        if roles.isdisjoint(_WORKER_ROLES):
+            refusal = refusal_of(actor, report, places)
+            return HandleResult(HandleOutcome.REFUSED, report, refusal=refusal, roles=roles)
+        return HandleResult(HandleOutcome.SHOWN, report, roles=roles)
+    refused = _gate(actor, report, action, seen_state, places)
+    return refused or HandleResult(HandleOutcome.SHOWN, report, roles=roles)
+
+
+async def photo_counts(uow: UnitOfWork, report_ids: Iterable[int]) -> dict[int, int]:
+    """How many photos each report has (the card shows the count, not the photos)."""
+    counts: dict[int, int] = {}
+    async with uow:
+        for report_id in report_ids:
+            files = await uow.reports.attachments(report_id)
+            counts[report_id] = sum(1 for f in files if f.kind is AttachmentKind.PHOTO)
+    return counts
 
 
 # -- typed steps: a worker's note, a reporter's answer -------------------------------------------

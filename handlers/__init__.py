@@ -17,6 +17,7 @@ from handlers import (
     outbox,
     register_claims,
     reports,
+    reports_queue,
     reports_stats,
     residents,
     residents_codes,
@@ -34,8 +35,9 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     residents_data.register(application)
     roles.register(application)
     register_claims.register(application)
-    reports.register(application)
     reports_stats.register(application)
+    reports.register(application)
+    reports_queue.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in

@@ -63,6 +63,7 @@ COMMANDS: Final[tuple[MenuCommand, ...]] = (
     MenuCommand(
         "rotate", N_("residents.menu.rotate"), Audience.STAFF, Action.ROTATE_BUILDING_CODES
     ),
+    MenuCommand("queue", N_("reports.menu.queue"), Audience.STAFF, Action.HANDLE_REPORTS),
     MenuCommand("staff", N_("roles.menu.staff"), Audience.STAFF, Action.LIST_STAFF),
     MenuCommand("tag", N_("roles.menu.tag"), Audience.STAFF, Action.TAG_RESIDENTS),
     MenuCommand("untag", N_("roles.menu.untag"), Audience.STAFF, Action.TAG_RESIDENTS),

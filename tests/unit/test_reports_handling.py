@@ -7,9 +7,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.callbacks import CallbackCodec
 from bot.config import load_config_file, places_from_config
+from bot.i18n import Catalogs
+from civic.outbox import MessageKind
 from civic.places import CategoryType
-from civic.reports import ActorRole, Report, ReportAction, Reporter, ReportState, decide_action
+from civic.reports import (
+    ActorRole,
+    RejectReason,
+    Report,
+    ReportAction,
+    Reporter,
+    ReportEvent,
+    ReportState,
+    TrackingNumber,
+    decide_action,
+)
 from civic.reports_handling import (
     MAX_NOTE_CHARS,
     HandleOutcome,
@@ -23,6 +36,8 @@ from civic.reports_handling import (
 )
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Action, Actor, Grant, Position, Role, Scope, ScopeKind, may_take_somewhere
+from handlers.reports_queue_views import CardPainter, OutboxNotices
+from handlers.residents_views import Painter
 from tests.helpers import SHIPPED_CONFIG
 
 PLACES = places_from_config(load_config_file(SHIPPED_CONFIG))
@@ -191,3 +206,72 @@ def test_the_queue_action_is_offered_to_staff_grid_workers_and_liaisons_not_resi
     assert may_take_somewhere(staff("HD"), Action.HANDLE_REPORTS)
     assert not may_take_somewhere(Actor(ANN), Action.HANDLE_REPORTS)
     assert not may_take_somewhere(liaison(DEPARTMENT), Action.VERIFY_RESIDENTS)
+
+
+# -- the card's screens and notices (pure builders) ---------------------------------------------
+
+CATALOGS = Catalogs.load(strict=True)
+CODEC = CallbackCodec(b"k" * 32)
+
+
+def cards(locale: str = "en") -> CardPainter:
+    return CardPainter(Painter(CATALOGS.for_locale(locale), CODEC, PLACES))  # type: ignore[arg-type]
+
+
+def numbered(report: Report, report_id: int = 123_456_789) -> Report:
+    return replace(report, id=report_id, number=TrackingNumber("HD", 2026, 9999))
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_every_card_button_fits_and_offers_only_what_is_allowed(locale: str) -> None:
+    report = numbered(a_report(GRID))
+
+    staff_card = cards(locale).card(report, {ActorRole.STAFF}, photos=2)
+    worker_card = cards(locale).card(report, {ActorRole.ASSIGNEE}, photos=2)
+    cards(locale).targets(report)
+    cards(locale).reasons(report)
+    cards(locale).note_prompt(report, ReportAction.REJECT, RejectReason.INVALID)
+
+    assert staff_card.keyboard is not None
+    assert worker_card.keyboard is not None
+    staff_labels = [b.text for row in staff_card.keyboard.inline_keyboard for b in row]
+    worker_labels = [b.text for row in worker_card.keyboard.inline_keyboard for b in row]
+    assert len(staff_labels) == 4  # accept, reject, reassign, ask
+    assert len(worker_labels) == 3  # reassign is staff's
+    assert "Photos: 2" in staff_card.text or "照片：2" in staff_card.text
+
+
+def test_anonymous_reporters_are_hidden_from_all_but_staff() -> None:
+    report = numbered(a_report(GRID, anonymous=True))
+
+    to_worker = cards().card(report, {ActorRole.ASSIGNEE}, photos=0).text
+    to_staff = cards().card(report, {ActorRole.STAFF}, photos=0).text
+
+    assert f"id={ANN}" not in to_worker
+    assert "name hidden" in to_worker
+    assert f"id={ANN}" in to_staff
+
+
+def test_descriptions_are_escaped_and_cut_safely() -> None:
+    report = numbered(a_report(GRID, description="<b>" + "长" * 2000))
+
+    text = cards().card(report, {ActorRole.STAFF}, photos=0).text
+
+    assert "&lt;b&gt;" in text
+    assert text.count("长") < 700
+
+
+def test_a_question_notice_has_the_answer_button_and_a_photo_goes_as_a_photo() -> None:
+    report = numbered(a_report(GRID))
+    notices = OutboxNotices(CATALOGS, CODEC, PLACES)
+    question = ReportEvent(
+        report.id or 0, ReportAction.ASK, ActorRole.ASSIGNEE, NOW, ReportState.SUBMITTED, note="?"
+    )
+    progress = replace(question, kind=ReportAction.PROGRESS, attachments=("file-1",))
+
+    asked = notices.to_reporter(report, question, "en")
+    shown = notices.to_reporter(report, progress, "zh_CN")
+
+    assert asked.payload["reply_markup"]["inline_keyboard"][0][0]["text"] == "Answer"
+    assert shown.kind is MessageKind.PHOTO
+    assert shown.payload["photo"] == "file-1"
