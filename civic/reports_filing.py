@@ -1101,7 +1101,7 @@ async def _submit(
                 actor_id=user_id,
                 action=FILED_ON_BEHALF,
                 community_code=report.community_code,
-                details={"number": str(number), "compound": report.compound_code},
+                details={"report": str(number), "compound": report.compound_code},
                 update_id=update_id,
             )
         )

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from bot.html import bold, escape, truncate, utf16_length
 from bot.i18n import N_, Catalogs, Translator, format_datetime, resolve_locale
-from civic import audit, household_codes, register_claims, reports_handling
+from civic import audit, household_codes, register_claims, reports_filing, reports_handling
 from civic.audit import AuditEntry
 from civic.places import Places
 from civic.roles import Action, Grant, Position, Role, Scope, ScopeKind, Tag
@@ -90,6 +90,7 @@ ACTION_NAME: Final = {
     household_codes.AUDIT_CODE_ROTATED: N_("roles.action.code_rotated"),
     household_codes.AUDIT_VERIFIED: N_("roles.action.verified"),
     reports_handling.AUDIT_HANDLED: N_("reports.card.audit_handled"),
+    reports_filing.FILED_ON_BEHALF: N_("roles.action.filed_on_behalf"),
 }
 """Every action an :class:`civic.audit.AuditEntry` is written with, by name (a unit test
 collects the ``action=`` of every ``AuditEntry(...)`` in :mod:`civic` and checks)."""

@@ -373,7 +373,7 @@ async def test_staff_file_on_behalf_of_a_resident_with_name_and_phone(db: Databa
         audit = await uow.audit.recent(frozenset({"HD"}), limit=5)
     assert events[0].actor_role is ActorRole.STAFF
     assert events[0].actor_id == CLERK
-    assert [(a.action, a.actor_id, a.details.get("number")) for a in audit] == [
+    assert [(a.action, a.actor_id, a.details.get("report")) for a in audit] == [
         (FILED_ON_BEHALF, CLERK, "HD-2026-0001")
     ]
 

@@ -24,7 +24,7 @@ async def test_the_county_admin_reads_an_empty_month_and_downloads_its_csv(
 
     text = summary.text or ""
     assert "2025-06" in text
-    assert "本月没有收到问题反映" in text  # no reports: said, and no zeroes
+    assert "该月没有收到问题反映" in text  # no reports: said, and no zeroes
     assert "0%" not in text
     assert summary.button_texts == ["📄 CSV", "📊 月报 XLSX"]
     assert await nothing_more(county_admin, 1.0)  # no chart of nothing

@@ -445,7 +445,7 @@ def test_the_summary_names_categories_from_config_and_states_in_the_readers_lang
 def test_a_month_without_reports_says_so_and_shows_no_zeroes() -> None:
     stats = community_stats("HD", [], NOVEMBER, NOW)
     text = painter("en").summary(stats)
-    assert "No reports this month" in text
+    assert "No reports were filed in this month" in text
     assert "0%" not in text
 
 
