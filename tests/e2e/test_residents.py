@@ -319,7 +319,10 @@ async def test_the_command_menu_is_set_in_chinese_and_in_english(
     menus = {m["language_code"]: m["commands"] for m in defaults}
 
     chinese, english = menus[""], menus["en"]
-    residents = ["start", "me", "claim", "code", "mydata", "deleteme", "lang", "cancel", "help"]
+    residents = [
+        *("start", "me", "claim", "report", "myreports", "code", "mydata", "deleteme"),
+        *("lang", "cancel", "help"),
+    ]
     assert [c["command"] for c in chinese] == residents  # a resident's menu (handlers/menus.py)
     assert [c["command"] for c in english] == residents
     assert chinese[1]["description"] == "我的资料"
