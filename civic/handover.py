@@ -12,6 +12,11 @@ to_secretary_user_id, now)`` and returns how many items it moved.
 ``to_secretary_user_id`` is ``None`` when the community has no secretary: the
 function should then leave the work unassigned (for whoever takes it next), and
 the admin is told that nobody received it.
+
+A role over no single community (a department's liaison, an admin) is handed
+over with ``community_code`` ``None`` and no secretary: the function releases,
+in every community, the work that role let the person take and that the roles
+they keep no longer cover (whoever holds the desk takes it next).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from typing import TYPE_CHECKING, TypeAlias
 if TYPE_CHECKING:
     from civic.ports import UnitOfWork
 
-HandOver: TypeAlias = "Callable[[UnitOfWork, int, str, int | None, datetime], Awaitable[int]]"
+HandOver: TypeAlias = (
+    "Callable[[UnitOfWork, int, str | None, int | None, datetime], Awaitable[int]]"
+)
 
 
 class HandoverRegistry:
@@ -44,7 +51,7 @@ class HandoverRegistry:
         self,
         uow: UnitOfWork,
         from_user_id: int,
-        community_code: str,
+        community_code: str | None,
         to_user_id: int | None,
         now: datetime,
     ) -> Mapping[str, int]:

@@ -6,7 +6,7 @@ hand-written fakes (Cosmic Python, ``unit_of_work.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -359,6 +359,21 @@ class ReportsRepository(Protocol):
     ) -> list[ReportHistory]:
         """The community's reports filed in ``[start, end)``, oldest first, with their
         events and feedback, in a few queries (``/stats`` and its exports)."""
+        ...
+
+    async def open_taken_anywhere(self, user_id: int) -> list[Report]:
+        """Open reports this person accepted, in every community (a liaison's or an
+        admin's revoke releases the ones they may no longer handle)."""
+        ...
+
+    async def photo_counts(self, report_ids: Collection[int]) -> dict[int, int]:
+        """Photos per report in one query; reports without photos are absent."""
+        ...
+
+    async def latest_events(
+        self, report_ids: Collection[int], per_report: int
+    ) -> dict[int, list[ReportEvent]]:
+        """The last ``per_report`` events of each report, oldest first, no attachments."""
         ...
 
 

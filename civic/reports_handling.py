@@ -7,7 +7,8 @@ Who may act (the agreed rule, owned here; filing and statistics ask
   grid (a grid target), the staff of its community (a community or township
   target: a township's order reaches the community's office), the liaisons of
   its department (a department target), and admins covering the community.
-  Once someone accepted it, the person named (they own it).
+  Once someone accepted it, the person named (they own it) while they still
+  hold that desk or are staff of the community: a revoked role acts on nothing.
 * **staff** — staff of the report's community, and admins covering it, always:
   they dispatch and supervise (:data:`civic.reports.TRANSITIONS` lets them take
   every worker's action).
@@ -142,7 +143,8 @@ def roles_on_report(actor: Actor, report: Report, places: Places) -> frozenset[A
     if named is None:
         if admin or _covers_desk(actor, report.assignee, community):
             roles.add(ActorRole.ASSIGNEE)
-    elif named == actor.user_id and actor.is_staff_or_admin:
+    elif named == actor.user_id and (staff or _covers_desk(actor, report.assignee, community)):
+        # Still at that desk (or staff here): a revoked role leaves nothing to act on.
         roles.add(ActorRole.ASSIGNEE)
     reporter = report.reporter
     if reporter.user_id == actor.user_id or (
@@ -757,13 +759,33 @@ def _told_of_answer(report: Report, events: Iterable[ReportEvent], reporter: int
 
 
 async def hand_over_reports(
-    uow: UnitOfWork, from_user_id: int, community_code: str, to_user_id: int | None, now: datetime
+    uow: UnitOfWork,
+    from_user_id: int,
+    community_code: str | None,
+    to_user_id: int | None,
+    now: datetime,
 ) -> int:
     """The reports ``from_user_id`` accepted in the community now name the secretary
     (``None``: nobody, so whoever holds the desk takes them). States stay: the work
-    goes on where it was; the report's history keeps who accepted it."""
+    goes on where it was; the report's history keeps who accepted it.
+
+    ``community_code`` ``None`` (a liaison's or admin's role ended): in every
+    community, the reports the roles they keep no longer let them handle are
+    released to nobody; the rest stay theirs.
+    """
+    if community_code is None:
+        remaining = Actor(from_user_id, tuple(await uow.roles.of_user(from_user_id)))
+        places = await uow.places.load()
+        taken = [
+            r
+            for r in await uow.reports.open_taken_anywhere(from_user_id)
+            if ActorRole.ASSIGNEE not in roles_on_report(remaining, r, places)
+        ]
+        to_user_id = None
+    else:
+        taken = await uow.reports.open_taken_by(from_user_id, community_code)
     moved = 0
-    for report in await uow.reports.open_taken_by(from_user_id, community_code):
+    for report in taken:
         if report.state not in OPEN_STATES:  # pragma: no cover - the query asks open ones
             continue
         handed = replace(report, assignee=replace(report.assignee, user_id=to_user_id))

@@ -487,11 +487,15 @@ async def _end_grant(
             update_id=update_id,
         )
     )
-    counts: Mapping[str, int] = {}
     secretary: int | None = None
     if community is not None:
         secretary = secretary_of(await uow.roles.in_community(community), community)
-        counts = await handovers.hand_over(uow, held.user_id, community, secretary, now)
+    # A liaison's or admin's role reaches over no single community: what it let them
+    # take is released everywhere (``None``), not left with someone who may not act.
+    counts: Mapping[str, int] = await handovers.hand_over(
+        uow, held.user_id, community, secretary, now
+    )
+    if community is not None or any(counts.values()):
         await uow.audit.record(
             AuditEntry(
                 at=now,

@@ -22,6 +22,7 @@ Two writes are made race-safe in the database rather than by reading first:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -411,6 +412,56 @@ class SqlReportsRepository:
             )
             for report in found
         ]
+
+    async def open_taken_anywhere(self, user_id: int) -> list[Report]:
+        """Open reports ``user_id`` accepted (named), in every community, oldest first.
+
+        What revoking a role over no single community (a department's liaison, an
+        admin) may release (:func:`civic.reports_handling.hand_over_reports`).
+        """
+        return await self._many(
+            (reports.c.assignee_user_id == user_id) & reports.c.state.in_(_OPEN), limit=1000
+        )
+
+    async def photo_counts(self, report_ids: Collection[int]) -> dict[int, int]:
+        """How many photos each report has, counted in one query (the cards of a page);
+        reports without photos are absent."""
+        if not report_ids:
+            return {}
+        rows = await self._conn.execute(
+            select(report_attachments.c.report_id, func.count())
+            .where(
+                report_attachments.c.report_id.in_(sorted(report_ids)),
+                report_attachments.c.kind == AttachmentKind.PHOTO.value,
+            )
+            .group_by(report_attachments.c.report_id)
+        )
+        return {int(report_id): int(count) for report_id, count in rows}
+
+    async def latest_events(
+        self, report_ids: Collection[int], per_report: int
+    ) -> dict[int, list[ReportEvent]]:
+        """The last ``per_report`` events of each report, oldest first, without their
+        attachments (a card's short history), in one query."""
+        if not report_ids:
+            return {}
+        ranked = (
+            select(
+                report_events,
+                func.row_number()
+                .over(partition_by=report_events.c.report_id, order_by=report_events.c.id.desc())
+                .label("rank"),
+            )
+            .where(report_events.c.report_id.in_(sorted(report_ids)))
+            .subquery()
+        )
+        rows = await self._conn.execute(
+            select(ranked).where(ranked.c.rank <= per_report).order_by(ranked.c.id)
+        )
+        found: dict[int, list[ReportEvent]] = {}
+        for row in rows:
+            found.setdefault(row.report_id, []).append(_event(row, ()))
+        return found
 
 
 def _report_values(report: Report) -> dict[str, Any]:

@@ -14,11 +14,14 @@ from sqlalchemy import select
 from bot.config import load_config_file, places_from_config
 from bot.config.places import holiday_rules_from_config
 from bot.config.reports import deadline_policy_from_config
+from civic import audit
 from civic.handover import HANDOVERS
 from civic.outbox import OutgoingMessage
 from civic.places import CategoryType, sync_places
 from civic.reports import (
     ActorRole,
+    Attachment,
+    AttachmentKind,
     RejectReason,
     Report,
     ReportAction,
@@ -41,6 +44,7 @@ from civic.reports_handling import (
 )
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Grant, Position, Role, Scope, ScopeKind
+from civic.roles_admin import RoleNotice, RoleOutcome, RoleRequest, grant_role, revoke_role
 from civic.workdays import WorkingCalendar
 from storage import tables
 from storage.database import Database
@@ -54,6 +58,10 @@ RULES = DeadlineRules(
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=3)
 ANN, WORKER, COLLEAGUE, STAFF_HD, STAFF_CB, SECRETARY = 1001, 1002, 1003, 1004, 1005, 1006
+LIAISON = 1007
+STAFF_CB_REQUEST = RoleRequest(
+    LIAISON, Role.STAFF, Scope(ScopeKind.COMMUNITY, "CB"), Position.CLERK
+)
 GRID = Assignee(AssigneeKind.GRID_WORKER, "HD-G1")
 
 
@@ -91,6 +99,10 @@ class RecordingNotices:
 NOTICES = RecordingNotices()
 
 
+def compose_notice(language: str, notice: RoleNotice) -> dict[str, Any]:
+    return {"text": f"{language}:{notice.kind.value}"}
+
+
 @pytest.fixture
 async def db(database: Database) -> Database:
     await sync_places(database.uow(), PLACES, NOW)
@@ -122,7 +134,7 @@ async def file(db: Database, **changes: Any) -> Report:
     )
     report = replace(report, **changes)
     async with db.uow() as uow:
-        number = await uow.reports.next_number("HD", 2026)
+        number = await uow.reports.next_number(report.community_code, 2026)
         stored = await uow.reports.add(replace(report, number=number))
         assert stored.id is not None
         await uow.reports.add_event(
@@ -481,3 +493,59 @@ async def test_a_revoked_workers_accepted_reports_go_to_the_secretary(db: Databa
     stored = await state_of(db, taken)
     assert (stored.state, stored.assignee.user_id) == (ReportState.ACCEPTED, SECRETARY)
     assert await state_of(db, untouched) == untouched
+
+
+async def test_revoking_a_liaison_releases_the_department_reports_they_took(db: Database) -> None:
+    department = PLACES.departments[0].code
+    desk = Assignee(AssigneeKind.DEPARTMENT, department, LIAISON)
+    liaison = RoleRequest(LIAISON, Role.LIAISON, Scope(ScopeKind.DEPARTMENT, department))
+    await grant_role(db.uow(), None, liaison, PLACES, NOW, compose_notice)
+    await grant_role(db.uow(), None, STAFF_CB_REQUEST, PLACES, NOW, compose_notice)
+    here = await file(db, state=ReportState.ACCEPTED, assignee=desk)
+    there = await file(db, state=ReportState.IN_PROGRESS, assignee=desk)
+    staffed = await file(
+        db, state=ReportState.ACCEPTED, assignee=desk, community_code="CB", compound_code="CB-01"
+    )
+
+    revoked = await revoke_role(db.uow(), None, liaison, PLACES, LATER, compose_notice)
+
+    assert revoked.outcome is RoleOutcome.DONE
+    assert dict(revoked.handed_over) == {"reports": 2}
+    assert (await state_of(db, here)).assignee == replace(desk, user_id=None)
+    assert (await state_of(db, there)).state is ReportState.IN_PROGRESS
+    assert (await state_of(db, there)).assignee.user_id is None
+    # Still staff of CB: a report of CB stays theirs.
+    assert (await state_of(db, staffed)).assignee.user_id == LIAISON
+    async with db.uow() as uow:
+        entries = await uow.audit.recent(None, 5)
+    assert entries[0].action == audit.ROLES_HANDOVER
+    assert entries[0].details["counts"] == {"reports": 2}
+
+
+async def test_photo_counts_and_latest_events_for_a_page_of_cards(db: Database) -> None:
+    one, two, none = await file(db), await file(db), await file(db)
+    async with db.uow() as uow:
+        for report, files in ((one, ["a", "b"]), (two, ["c"])):
+            for file_id in files:
+                await uow.reports.add_attachment(
+                    Attachment(report.id or 0, file_id, AttachmentKind.PHOTO, NOW)
+                )
+        await uow.reports.add_attachment(
+            Attachment(two.id or 0, "voice", AttachmentKind.VOICE, NOW)
+        )
+        await uow.commit()
+    await act(db, WORKER_ACTOR, one, ReportAction.ACCEPT, update_id=1)
+    accepted = await state_of(db, one)
+    await act(db, WORKER_ACTOR, accepted, ReportAction.PROGRESS, note="on it", update_id=2)
+
+    async with db.uow(read_only=True) as uow:
+        counts = await uow.reports.photo_counts([one.id or 0, two.id or 0, none.id or 0])
+        latest = await uow.reports.latest_events([one.id or 0, none.id or 0], 2)
+        assert await uow.reports.photo_counts([]) == {}
+
+    assert counts == {one.id: 2, two.id: 1}
+    assert [(e.kind, e.note) for e in latest[one.id or 0]] == [
+        (ReportAction.ACCEPT, None),
+        (ReportAction.PROGRESS, "on it"),
+    ]
+    assert [e.kind for e in latest[none.id or 0]] == [None]

@@ -142,6 +142,31 @@ def test_once_accepted_only_the_named_person_is_the_assignee_and_staff_stay_staf
     assert role_on_report(staff("HD"), taken, PLACES) is ActorRole.STAFF
 
 
+@pytest.mark.parametrize(
+    ("holder", "assignee", "expected"),
+    [
+        (liaison(OTHER_DEPARTMENT), DEPT, None),
+        (grid_worker("CB-G1", "CB", user_id=LIAISON), GRID, None),
+        (staff("CB", user_id=LIAISON), DEPT, None),
+        (staff("HD", user_id=LIAISON), DEPT, ActorRole.ASSIGNEE),
+        (liaison(DEPARTMENT), DEPT, ActorRole.ASSIGNEE),
+    ],
+    ids=[
+        "liaison moved to another department",
+        "now a grid worker elsewhere",
+        "now staff of another community",
+        "staff of the report's community",
+        "still the department's liaison",
+    ],
+)
+def test_the_named_person_acts_only_while_they_still_hold_the_desk_or_staff_it(
+    holder: Actor, assignee: Assignee, expected: ActorRole | None
+) -> None:
+    taken = a_report(replace(assignee, user_id=LIAISON), state=ReportState.ACCEPTED)
+
+    assert role_on_report(holder, taken, PLACES) is expected
+
+
 def test_staff_who_filed_on_someones_behalf_answer_for_them() -> None:
     on_behalf = a_report(
         GRID, reporter=Reporter(name="王奶奶", phone="13800000000", filed_by=STAFF)
