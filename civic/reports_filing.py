@@ -479,7 +479,23 @@ class GiveVoice:
 
 @dataclass(frozen=True)
 class GivePhoto:
+    """A photo at the photos step; a caption on it is added to the description.
+
+    People caption photos ("the crack by the door"); dropping that silently
+    would lose what they wrote (:attr:`FileOutcome.CAPTION_ADDED`).
+    """
+
     file_id: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class CaptionedPhoto:
+    """A photo with a caption sent at the description step: the caption is the
+    description and the photo is kept for the photos step, so neither is lost."""
+
+    file_id: str
+    caption: str
 
 
 @dataclass(frozen=True)
@@ -528,6 +544,7 @@ Answer = (
     | FileAnyway
     | EnterDescription
     | GiveVoice
+    | CaptionedPhoto
     | GivePhoto
     | PhotosDone
     | ClearPhotos
@@ -550,6 +567,7 @@ _ANSWER_STEPS: Final = AnswerSteps(
         FileAnyway: Step.DUPLICATE,
         EnterDescription: Step.DESCRIPTION,
         GiveVoice: Step.DESCRIPTION,
+        CaptionedPhoto: Step.DESCRIPTION,
         GivePhoto: Step.PHOTOS,
         PhotosDone: Step.PHOTOS,
         ClearPhotos: Step.PHOTOS,
@@ -572,6 +590,12 @@ class FileOutcome(StrEnum):
     MOVED = "moved"
     PHOTO_ADDED = "photo_added"
     """A photo was kept; the photos step goes on (more, or Done)."""
+    CAPTION_ADDED = "caption_added"
+    """A captioned photo was kept and its caption added to the description."""
+    CAPTION_UNUSED = "caption_unused"
+    """A captioned photo was kept, but the caption would make the description too long."""
+    CAPTION_DESCRIBES = "caption_describes"
+    """At the description step: the caption became the description, the photo was kept."""
     WRONG_STEP = "wrong_step"
     UNKNOWN_PLACE = "unknown_place"
     UNKNOWN_CATEGORY = "unknown_category"
@@ -707,12 +731,28 @@ def answer_step(
                     return Transition(_DESCRIPTION_OUTCOMES[problem], step, draft)
                 draft = replace(draft, description=caption.strip())
             draft = replace(draft, voice_file_id=file_id)
-        case GivePhoto(file_id):
+        case CaptionedPhoto(file_id, caption):
+            problem = check_description(caption, policy.description_max_chars)
+            if problem is not None:
+                return Transition(_DESCRIPTION_OUTCOMES[problem], step, draft)
+            draft = replace(draft, description=caption.strip())
+            if len(draft.photos) < policy.max_photos and file_id not in draft.photos:
+                draft = replace(draft, photos=(*draft.photos, file_id))
+            moved_to = next_step(step, draft, policy)
+            if moved_to is Step.PREVIEW:
+                draft = replace(draft, editing=False)
+            return Transition(FileOutcome.CAPTION_DESCRIBES, moved_to, draft)
+        case GivePhoto(file_id, caption):
             if len(draft.photos) >= policy.max_photos:
                 return Transition(FileOutcome.TOO_MANY_PHOTOS, step, draft)
             if file_id not in draft.photos:
                 draft = replace(draft, photos=(*draft.photos, file_id))
-            return Transition(FileOutcome.PHOTO_ADDED, step, draft)
+            if caption is None or not caption.strip():
+                return Transition(FileOutcome.PHOTO_ADDED, step, draft)
+            added = with_caption(draft.description, caption)
+            if check_description(added, policy.description_max_chars) is not None:
+                return Transition(FileOutcome.CAPTION_UNUSED, step, draft)
+            return Transition(FileOutcome.CAPTION_ADDED, step, replace(draft, description=added))
         case ClearPhotos():
             return Transition(FileOutcome.MOVED, step, replace(draft, photos=()))
         case PhotosDone():
@@ -735,6 +775,23 @@ def answer_step(
         draft = replace(draft, editing=False)
     return Transition(FileOutcome.MOVED, moved_to, draft)
 
+
+def with_caption(description: str | None, caption: str) -> str:
+    """The description with a photo's caption as a new line (the caption alone if none)."""
+    caption = caption.strip()
+    return f"{description}\n{caption}" if description else caption
+
+
+_SAVED_OUTCOMES: Final = frozenset(
+    {
+        FileOutcome.MOVED,
+        FileOutcome.PHOTO_ADDED,
+        FileOutcome.CAPTION_ADDED,
+        FileOutcome.CAPTION_UNUSED,
+        FileOutcome.CAPTION_DESCRIBES,
+    }
+)
+"""Outcomes that change the draft (the rest are refusals or handled on their own)."""
 
 _DESCRIPTION_OUTCOMES: Final = {
     DescriptionProblem.EMPTY: FileOutcome.DESCRIPTION_EMPTY,
@@ -919,7 +976,7 @@ async def answer_report(
             return await _submit(
                 uow, actor, flow, transition.draft, resident, places, policy, now, update_id
             )
-        if outcome not in (FileOutcome.MOVED, FileOutcome.PHOTO_ADDED):
+        if outcome not in _SAVED_OUTCOMES:
             return FileResult(outcome, flow)
         moved_to, draft = transition.step, transition.draft
         if (

@@ -17,8 +17,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.config.places import holiday_rules_from_config
-from bot.config.reports import deadline_policy_from_config, routing_rules_from_config
+from bot.config.reports import (
+    deadline_policy_from_config,
+    routing_rules_from_config,
+    working_calendar_from_config,
+)
 from bot.context import BotContext, Services
 from bot.i18n import N_
 from civic.flows import Flow, active_flow
@@ -26,6 +29,7 @@ from civic.reports_filing import (
     FILE,
     TEXT_STEPS,
     Answer,
+    CaptionedPhoto,
     ChooseAnonymous,
     ChooseCategory,
     ChooseCompound,
@@ -55,11 +59,11 @@ from civic.reports_filing import (
     offered_reports,
     start_report,
 )
-from civic.workdays import WorkingCalendar
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
 from handlers.flows import edit_flow
 from handlers.permissions import actor_of
+from handlers.reports_names import largest_photo
 from handlers.reports_views import (
     ANONYMOUS,
     ANYWAY,
@@ -94,25 +98,19 @@ NOT_AT_STEP: Final = {
 }
 """What text at a step that wants something else is told (elsewhere: use the buttons)."""
 
-_POLICIES: dict[int, FilingPolicy] = {}
-
 
 def filing_policy(services: Services) -> FilingPolicy:
-    """The configuration's filing rules, built once per configuration (the calendar indexes
-    the holidays)."""
+    """The configuration's filing rules (the working calendar is built once, shared with
+    handling: :func:`bot.config.reports.working_calendar_from_config`)."""
     config = services.settings.config
-    policy = _POLICIES.get(id(config))
-    if policy is None:
-        policy = FilingPolicy(
-            rules=routing_rules_from_config(config),
-            deadlines=deadline_policy_from_config(config),
-            calendar=WorkingCalendar(holiday_rules_from_config(config)),
-            description_max_chars=config.reports.description_max_chars,
-            max_photos=config.reports.max_photos,
-            duplicate_window_days=config.reports.duplicate_window_days,
-        )
-        _POLICIES[id(config)] = policy
-    return policy
+    return FilingPolicy(
+        rules=routing_rules_from_config(config),
+        deadlines=deadline_policy_from_config(config),
+        calendar=working_calendar_from_config(config),
+        description_max_chars=config.reports.description_max_chars,
+        max_photos=config.reports.max_photos,
+        duplicate_window_days=config.reports.duplicate_window_days,
+    )
 
 
 async def flow_screen(
@@ -321,22 +319,40 @@ async def report_text(update: Update, context: BotContext, flow: Flow) -> None:
 
 
 async def report_photo(update: Update, context: BotContext, flow: Flow) -> None:
-    """A photo at the photos step (the largest size is kept); elsewhere said when they come."""
+    """A photo at the photos step (the largest size is kept, a caption joins the
+    description); a captioned photo at the description step gives both; elsewhere said
+    when photos come."""
     message = update.effective_message
     if message is None or not message.photo:
         return
     notice: str | None = None
-    if step_now(context, flow) is Step.PHOTOS:
-        largest = max(
-            message.photo, key=lambda size: (size.width * size.height, size.file_size or 0)
-        )
-        result = await apply(update, context, flow.user_id, GivePhoto(largest.file_id), None)
+    policy = filing_policy(context.services)
+    step = step_now(context, flow)
+    file_id = largest_photo(message.photo).file_id
+    caption = message.caption if message.caption and message.caption.strip() else None
+    answer: Answer | None = None
+    if step is Step.PHOTOS:
+        answer = GivePhoto(file_id, caption)
+    elif step is Step.DESCRIPTION and caption is not None:
+        answer = CaptionedPhoto(file_id, caption)
+    if answer is not None:
+        result = await apply(update, context, flow.user_id, answer, None)
         if result.outcome.refused_input:
-            notice = refusal_notice(context.t, filing_policy(context.services), result.outcome, "")
+            notice = refusal_notice(context.t, policy, result.outcome, caption or "")
+        elif result.outcome in CAPTION_NOTICES:
+            notice = context.t(CAPTION_NOTICES[result.outcome], max=policy.description_max_chars)
     else:
         result = FileResult(FileOutcome.WRONG_STEP, flow)
         notice = context.t("reports.file.photo_not_now")
     await moved_below(update, context, flow, result, notice)
+
+
+CAPTION_NOTICES: Final = {
+    FileOutcome.CAPTION_ADDED: N_("reports.file.caption_added"),
+    FileOutcome.CAPTION_UNUSED: N_("reports.file.caption_unused"),
+    FileOutcome.CAPTION_DESCRIBES: N_("reports.file.caption_describes"),
+}
+"""What a photo's caption came to, said above the next step so nothing is dropped silently."""
 
 
 async def report_voice(update: Update, context: BotContext, flow: Flow) -> None:

@@ -12,25 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
-from html import escape
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from bot.html import escape
 from bot.i18n import N_, Translator
 from bot.reports_stats_files import Cell, Chart, Sheet
 from civic.places import Places
 from civic.reports import ReportState
 from civic.reports_stats import OnTime, ReportRow, ReportStats
-
-STATE_NAME: Final = {
-    ReportState.SUBMITTED: N_("reports.stats.state.submitted"),
-    ReportState.ACCEPTED: N_("reports.stats.state.accepted"),
-    ReportState.IN_PROGRESS: N_("reports.stats.state.in_progress"),
-    ReportState.RESOLVED: N_("reports.stats.state.resolved"),
-    ReportState.CLOSED: N_("reports.stats.state.closed"),
-    ReportState.REJECTED: N_("reports.stats.state.rejected"),
-    ReportState.REOPENED: N_("reports.stats.state.reopened"),
-}
+from handlers.reports_names import category_name, state_name
 
 ON_TIME_NAME: Final = {
     OnTime.YES: N_("reports.stats.timely.yes"),
@@ -81,10 +72,7 @@ class StatsPainter:
         return found.name_en if self.english else found.name
 
     def category(self, code: str) -> str:
-        found = next((c for c in self.places.report_categories if c.code == code), None)
-        if found is None:
-            return code
-        return found.name_en if self.english else found.name
+        return category_name(self.places, self.t.locale, code)
 
     def compound(self, code: str) -> str:
         found = next((c for c in self.places.compounds if c.code == code), None)
@@ -93,7 +81,7 @@ class StatsPainter:
         return found.name_en if self.english else found.name
 
     def state(self, state: ReportState) -> str:
-        return self.t(STATE_NAME[state])
+        return state_name(self.t, state)
 
     def categories(self, stats: ReportStats) -> list[tuple[str, int]]:
         """Most reports first; ties in the config's order of categories."""

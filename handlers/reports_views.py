@@ -18,10 +18,9 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.html import bold, escape
+from bot.html import bold, escape, truncate
 from bot.i18n import N_, Translator, format_date, format_datetime
-from civic.places import Community, Department, Places, Township
-from civic.reports import Report, ReportState
+from civic.reports import Report
 from civic.reports_filing import (
     MAX_NAME_CHARS,
     FileOutcome,
@@ -33,6 +32,7 @@ from civic.reports_filing import (
 )
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.residents import place_names
+from handlers.reports_names import category_name, desk_name, grid_name, state_name
 from handlers.residents_views import CHOSEN, Painter, Screen
 
 WHO: Final = "rf_who"
@@ -70,6 +70,13 @@ CATEGORIES_PER_PAGE: Final = 8
 COMPOUNDS_PER_PAGE: Final = 10
 SNIPPET_CHARS: Final = 60
 """How much of a neighbour's description the "me too" offer shows: enough to recognise it."""
+PREVIEW_DESCRIPTION_CHARS: Final = 3000
+"""How much of the description the preview shows (UTF-16 units, as Telegram counts).
+
+``[reports] description_max_chars`` may be up to 4000, and the preview adds the
+heading, the other lines and perhaps a notice: in full, the longest description
+would push the message past Telegram's 4096 and the edit would fail, leaving the
+resident unable to submit. The whole description is still filed."""
 
 STEP_PROMPT: Final = {
     Step.WHO: N_("reports.file.who"),
@@ -103,26 +110,14 @@ REFUSAL_TEXT: Final = {
     FileOutcome.TOO_MANY_PHOTOS: N_("reports.file.too_many_photos"),
     FileOutcome.BAD_LOCATION: N_("reports.file.bad_location"),
 }
-STATE_TEXT: Final = {
-    ReportState.SUBMITTED: N_("reports.mine.state.submitted"),
-    ReportState.ACCEPTED: N_("reports.mine.state.accepted"),
-    ReportState.IN_PROGRESS: N_("reports.mine.state.in_progress"),
-    ReportState.RESOLVED: N_("reports.mine.state.resolved"),
-    ReportState.CLOSED: N_("reports.mine.state.closed"),
-    ReportState.REJECTED: N_("reports.mine.state.rejected"),
-    ReportState.REOPENED: N_("reports.mine.state.reopened"),
-}
 
 
 # -- names ------------------------------------------------------------------------------
 
 
-def category_name(painter: Painter, code: str | None) -> str:
-    """A category by its config name in the reader's language, escaped."""
-    category = next((c for c in painter.places.report_categories if c.code == code), None)
-    if category is None:
-        return escape(code or "—")
-    return escape(category.name_en if painter.locale == "en" else category.name)
+def category_html(painter: Painter, code: str | None) -> str:
+    """A category by its config name in the reader's language, escaped once for HTML."""
+    return escape(category_name(painter.places, painter.locale, code))
 
 
 def compound_name(painter: Painter, code: str | None) -> str:
@@ -142,28 +137,11 @@ def home_place(painter: Painter, draft: ReportDraft) -> str:
 
 
 def assignee_name(painter: Painter, assignee: Assignee, *, own: bool = True) -> str:
-    """Whom a report went to, in words: "your grid worker (…)", a community, a department."""
-    t, places = painter.t, painter.places
-    english = painter.locale == "en"
-    if assignee.kind is AssigneeKind.GRID_WORKER:
-        grid = next((g for g in places.grids if g.code == assignee.code), None)
-        key = "reports.file.to.grid_worker" if own else "reports.file.to.grid_worker_of"
-        return t(key, grid=escape(grid.name if grid else assignee.code))
-    named = _named(places, assignee)
-    if named is None:
-        return escape(assignee.code)
-    return escape(named[1] if english else named[0])
-
-
-def _named(places: Places, assignee: Assignee) -> tuple[str, str] | None:
-    """The Chinese and English names of a community, township or department target."""
-    kinds: dict[AssigneeKind, Sequence[Community | Township | Department]] = {
-        AssigneeKind.COMMUNITY: places.communities,
-        AssigneeKind.TOWNSHIP: places.townships,
-        AssigneeKind.DEPARTMENT: places.departments,
-    }
-    found = next((p for p in kinds.get(assignee.kind, ()) if p.code == assignee.code), None)
-    return None if found is None else (found.name, found.name_en)
+    """Whom a report went to, escaped: "your grid worker (…)" to the reporter, else the desk."""
+    if own and assignee.kind is AssigneeKind.GRID_WORKER:
+        grid = grid_name(painter.places, assignee.code)
+        return painter.t("reports.file.to.grid_worker", grid=escape(grid))
+    return escape(desk_name(painter.t, painter.places, assignee))
 
 
 def snippet(text: str) -> str:
@@ -251,7 +229,10 @@ def step_screen(
     elif step is Step.CATEGORY:
         buttons = [
             painter.button(
-                chosen(category_name(painter, c.code), c.code == draft.category_code),
+                chosen(
+                    category_name(painter.places, painter.locale, c.code),
+                    c.code == draft.category_code,
+                ),
                 PICK_CATEGORY,
                 c.code,
             )
@@ -260,12 +241,13 @@ def step_screen(
         rows += paged(painter, step, buttons, page, CATEGORIES_PER_PAGE)
     elif step is Step.DUPLICATE:
         body = t(STEP_PROMPT[step], compound=compound_name(painter, draft.compound_code))
-        timezone = painter.places.timezone_of(draft.home_community)
         lines = [
             t(
                 "reports.file.duplicate_line",
                 number=str(r.number),
-                date=format_date(r.created_at, painter.locale, timezone),
+                date=format_date(
+                    r.created_at, painter.locale, painter.places.timezone_of(r.community_code)
+                ),
                 supports=r.supports,
                 text=snippet(r.description) or t("reports.file.voice_only"),
             )
@@ -339,10 +321,11 @@ def draft_lines(painter: Painter, draft: ReportDraft) -> str:
         )
     lines.append(t("reports.file.line.place", compound=compound_name(painter, draft.compound_code)))
     lines.append(
-        t("reports.file.line.category", category=category_name(painter, draft.category_code))
+        t("reports.file.line.category", category=category_html(painter, draft.category_code))
     )
     if draft.description:
-        lines.append(t("reports.file.line.description", text=escape(draft.description)))
+        shown = truncate(escape(draft.description), PREVIEW_DESCRIPTION_CHARS)
+        lines.append(t("reports.file.line.description", text=shown))
     if draft.voice_file_id:
         lines.append(t("reports.file.line.voice"))
     lines.append(t("reports.file.line.photos", count=len(draft.photos)))
@@ -408,8 +391,8 @@ def my_reports_text(painter: Painter, reports: Sequence[Report], more: bool) -> 
             t(
                 "reports.mine.line",
                 number=str(report.number),
-                category=category_name(painter, report.category_code),
-                state=t(STATE_TEXT[report.state]),
+                category=category_html(painter, report.category_code),
+                state=escape(state_name(t, report.state)),
                 updated=format_datetime(
                     report.updated_at or report.created_at, painter.locale, timezone
                 ),

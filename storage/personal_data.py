@@ -56,6 +56,27 @@ EXPORT_LIMIT = 1000
 ERASED_PAYLOAD = json.dumps({"erased": True})
 
 
+FILE_ID_KEYS = frozenset({"photo", "photos", "document", "documents", "voice"})
+"""Draft keys that hold Telegram file ids (besides any ``*file_id``/``*file_ids``)."""
+
+
+def without_file_ids(draft: dict[str, Any]) -> dict[str, Any]:
+    """Any other flow's draft (a staff note, a reporter's answer) as ``/mydata`` shows it.
+
+    A file id is a key to a file on Telegram's servers, not data about the person
+    (see :meth:`_flows`): each such key becomes ``<key>_given``, how many files were
+    given. Generic on purpose, so a flow that starts keeping photos leaks no keys.
+    """
+    shown: dict[str, Any] = {}
+    for key, value in draft.items():
+        if key in FILE_ID_KEYS or key.endswith(("file_id", "file_ids")):
+            given = len(value) if isinstance(value, list) else int(bool(value))
+            shown[f"{key}_given"] = given
+        else:
+            shown[key] = value
+    return shown
+
+
 @dataclass(frozen=True)
 class Erasure:
     """What erasing one person removed or scrubbed, by table."""
@@ -136,6 +157,8 @@ class SqlPersonalDataRepository:
                 draft = ClaimDraft.exported(draft)
             if row["name"] == FILE and isinstance(draft, dict):
                 draft = ReportDraft.exported(draft)
+            elif isinstance(draft, dict):
+                draft = without_file_ids(draft)
             row["draft"] = draft
         return list(rows)
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from bot.config.models import AppConfig
+from bot.config.places import holiday_rules_from_config
 from civic.reports_deadlines import CategoryDeadlines, DeadlinePolicy
 from civic.reports_routing import RoutingRule
+from civic.workdays import WorkingCalendar
 
 
 def routing_rules_from_config(config: AppConfig) -> tuple[RoutingRule, ...]:
@@ -31,3 +33,20 @@ def deadline_policy_from_config(config: AppConfig) -> DeadlinePolicy:
         if c.accept_working_days is not None or c.resolve_working_days is not None
     }
     return DeadlinePolicy(default, overrides)
+
+
+_CALENDARS: dict[int, tuple[AppConfig, WorkingCalendar]] = {}
+
+
+def working_calendar_from_config(config: AppConfig) -> WorkingCalendar:
+    """The ``[[holidays]]`` working calendar, built once per configuration object.
+
+    The calendar indexes every holiday and make-up working day, so filing and
+    handling share this one cache instead of each building their own. The entry
+    keeps ``config`` itself so a recycled ``id()`` can never return another's calendar.
+    """
+    cached = _CALENDARS.get(id(config))
+    if cached is None or cached[0] is not config:
+        calendar = WorkingCalendar(holiday_rules_from_config(config))
+        cached = _CALENDARS[id(config)] = (config, calendar)
+    return cached[1]

@@ -16,6 +16,7 @@ import pytest
 from bot.config import load_config_file, places_from_config
 from bot.config.places import holiday_rules_from_config
 from bot.config.reports import deadline_policy_from_config, routing_rules_from_config
+from civic.flows import enter_flow
 from civic.personal_data import export_own_data
 from civic.places import sync_places
 from civic.reports import ActorRole, AttachmentKind, ReportState, TrackingNumber
@@ -431,3 +432,25 @@ async def test_my_data_shows_a_report_draft_without_its_files_keys(db: Database)
     (draft,) = [f["draft"] for f in document["flows"] if f["name"] == FILE]
     assert draft["description"] == "Bins overflow"
     assert (draft["photos_given"], draft["voice_note_given"]) == (1, True)
+
+
+async def test_my_data_shows_a_staff_note_draft_without_its_photos_keys(db: Database) -> None:
+    """The note flow (progress, resolution) keeps photos until the note comes: /mydata
+    says how many, never the Telegram file ids, whatever the key is called."""
+    async with db.uow() as uow:
+        await enter_flow(
+            uow,
+            CLERK,
+            "reports.note",
+            "note",
+            {"report_id": 7, "photo": "note-secret-id", "photos": ["a-secret-id", "b-secret-id"]},
+            update_id=14_000,
+            now=NOW,
+        )
+        await uow.commit()
+
+    raw = await export_own_data(db.uow(read_only=True), CLERK, NOW)
+
+    assert b"secret-id" not in raw
+    (draft,) = [f["draft"] for f in json.loads(raw)["flows"] if f["name"] == "reports.note"]
+    assert draft == {"report_id": 7, "photo_given": 1, "photos_given": 2}

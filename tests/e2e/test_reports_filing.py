@@ -62,13 +62,16 @@ async def test_a_resident_files_a_report_with_two_photos_and_a_pin_and_sees_it_l
     assert photo_now.update_id is not None
     early = await rita.next_message(timeout=WAIT)
     assert "photos come after the description" in text_of(early)
-    photos = await say(rita, "A karaoke bar at the gate plays until 2 a.m. every night")
-    assert "Send photos of the problem, up to 10" in text_of(photos)
-    await rita.send_photo(PHOTO)
+    # a captioned photo at the description step: the caption describes, the photo is kept
+    await rita.send_photo(PHOTO, caption="A karaoke bar at the gate plays until 2 a.m.")
     first = await rita.next_message(timeout=WAIT)
+    assert "caption as the description and kept the photo" in text_of(first)
+    assert "Send photos of the problem, up to 10" in text_of(first)
     assert "Photos kept: 1 of 10" in text_of(first)
-    await rita.send_photo(PHOTO + b"2")
+    # a caption at the photos step joins the description
+    await rita.send_photo(PHOTO + b"2", caption="every night")
     second = await rita.next_message(timeout=WAIT)
+    assert "caption was added to your description" in text_of(second)
     assert "Photos kept: 2 of 10" in text_of(second)
     location = await tap(rita, second, "Done")
     assert "Send a location pin" in text_of(location)
@@ -76,7 +79,7 @@ async def test_a_resident_files_a_report_with_two_photos_and_a_pin_and_sees_it_l
     anonymous = await rita.next_message(timeout=WAIT)
     assert "Should your name be hidden" in text_of(anonymous)
     preview = await tap(rita, anonymous, "Show my name")
-    for shown in ("Category: Noise", "karaoke bar", "Photos: 2", "Location: pin sent"):
+    for shown in ("Category: Noise", "2 a.m.\nevery night", "Photos: 2", "Location: pin sent"):
         assert shown in text_of(preview), shown
 
     submitted = await tap(rita, preview, "Submit report")

@@ -9,14 +9,17 @@ import pytest
 
 from bot.callbacks import CallbackCodec
 from bot.config import load_config_file, places_from_config
+from bot.config.models import ReportsSection
 from bot.config.places import holiday_rules_from_config
 from bot.config.reports import deadline_policy_from_config, routing_rules_from_config
+from bot.html import utf16_length
 from bot.i18n import Catalogs
 from civic.flows import GoBack
 from civic.reports import Report, TrackingNumber
 from civic.reports_filing import (
     MAX_NAME_CHARS,
     Answer,
+    CaptionedPhoto,
     ChooseAnonymous,
     ChooseCategory,
     ChooseCompound,
@@ -46,7 +49,7 @@ from civic.reports_filing import (
 )
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.workdays import WorkingCalendar
-from handlers.reports import PRESS_NOTICES
+from handlers.reports import CAPTION_NOTICES, PRESS_NOTICES
 from handlers.reports_views import (
     CATEGORIES_PER_PAGE,
     REFUSAL_TEXT,
@@ -356,3 +359,111 @@ def test_every_refusal_and_press_notice_renders_with_its_limit(locale: str) -> N
         assert t(key, number="HD-2026-0001")
     report = replace(report_of(FILLED), number=TrackingNumber("HD", 2026, 3), supports=2)
     assert "HD-2026-0003" in supported_screen(painter(locale), report).text
+
+
+# -- review fixes: long previews, captions, names, the "me too" date ----------------------
+
+
+def displayed(text: str) -> str:
+    """What Telegram shows of an HTML message: tags gone, entities decoded."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+@pytest.mark.parametrize("character", ["x", "😀"])
+def test_the_preview_of_the_longest_description_config_allows_fits_one_telegram_message(
+    character: str,
+) -> None:
+    longest = ReportsSection.model_fields["description_max_chars"].metadata
+    maximum = max(m.le for m in longest if hasattr(m, "le"))
+    policy = replace(POLICY, description_max_chars=maximum)
+    draft = replace(
+        STAFF,
+        reporter_name="名" * MAX_NAME_CHARS,
+        reporter_phone="+8613800000000",
+        compound_code="HD-01",
+        category_code="garbage",
+        description="&" * 10 + character * (maximum - 10),
+        photos_answered=True,
+        location_answered=True,
+        anonymous=False,
+    )
+    notice = refusal_notice(
+        CATALOGS.for_locale("en"), policy, FileOutcome.DESCRIPTION_TOO_LONG, "y" * 5000
+    )
+    for locale in ("en", "zh_CN"):
+        screen = step_screen(painter(locale), policy, Step.PREVIEW, draft, notice=notice)
+        assert utf16_length(displayed(screen.text)) <= 4096
+        assert "&amp;" * 10 in screen.text
+        assert "…" in screen.text
+
+
+def test_a_captioned_photo_at_the_description_step_keeps_the_caption_and_the_photo() -> None:
+    step, draft, _ = walk(RESIDENT, ChooseCategory("garbage"))
+    assert step is Step.DESCRIPTION
+    moved = answer_step(step, draft, CaptionedPhoto("p1", " Crack by the door "), PLACES, POLICY)
+    assert moved.outcome is FileOutcome.CAPTION_DESCRIBES
+    assert (moved.step, moved.draft.description, moved.draft.photos) == (
+        Step.PHOTOS,
+        "Crack by the door",
+        ("p1",),
+    )
+    too_long = answer_step(step, draft, CaptionedPhoto("p1", "x" * 101), PLACES, POLICY)
+    assert (too_long.outcome, too_long.step, too_long.draft) == (
+        FileOutcome.DESCRIPTION_TOO_LONG,
+        Step.DESCRIPTION,
+        draft,
+    )
+
+
+def test_a_caption_at_the_photos_step_joins_the_description_or_is_said_unused() -> None:
+    step, draft, _ = walk(RESIDENT, ChooseCategory("garbage"), EnterDescription("Rubbish"))
+    assert step is Step.PHOTOS
+    added = answer_step(step, draft, GivePhoto("p1", "by the gate"), PLACES, POLICY)
+    assert added.outcome is FileOutcome.CAPTION_ADDED
+    assert (added.draft.description, added.draft.photos) == ("Rubbish\nby the gate", ("p1",))
+    unused = answer_step(step, draft, GivePhoto("p2", "x" * 95), PLACES, POLICY)
+    assert unused.outcome is FileOutcome.CAPTION_UNUSED
+    assert (unused.draft.description, unused.draft.photos) == ("Rubbish", ("p2",))
+    for outcome in (added.outcome, unused.outcome):
+        assert outcome in CAPTION_NOTICES
+        for locale in ("en", "zh_CN"):
+            assert CATALOGS.for_locale(locale)(CAPTION_NOTICES[outcome], max=100)
+
+
+def test_a_category_named_with_an_ampersand_is_escaped_once_in_html_and_plain_on_its_button() -> (
+    None
+):
+    first = PLACES.report_categories[0]
+    odd = replace(first, name="a&b", name_en="a&b <c>")
+    places = replace(PLACES, report_categories=(odd, *PLACES.report_categories[1:]))
+    for locale, label in (("zh_CN", "a&b"), ("en", "a&b <c>")):
+        paint = Painter(CATALOGS.for_locale(locale), CODEC, places)  # type: ignore[arg-type]
+        screen = step_screen(paint, POLICY, Step.CATEGORY, RESIDENT)
+        assert screen.keyboard is not None
+        labels = [b.text for row in screen.keyboard.inline_keyboard for b in row]
+        assert label in labels
+        draft = replace(FILLED, category_code=odd.code)
+        preview = step_screen(paint, POLICY, Step.PREVIEW, draft).text
+        assert "a&amp;b" in preview
+        assert "&amp;amp;" not in preview
+        listing = my_reports_text(paint, [report_of(draft)], more=False)
+        assert "a&amp;b" in listing
+        assert "&amp;amp;" not in listing
+
+
+def test_the_me_too_offer_dates_a_report_in_its_own_communitys_time_zone() -> None:
+    home = next(c for c in PLACES.communities if c.code == "HD")
+    far = replace(home, timezone="America/Los_Angeles")
+    places = replace(
+        PLACES, communities=tuple(far if c.code == "HD" else c for c in PLACES.communities)
+    )
+    resident = replace(RESIDENT, home_community="ELSEWHERE", category_code="garbage")
+    offered = replace(report_of(FILLED), created_at=datetime(2026, 11, 25, 2, 0, tzinfo=UTC), id=7)
+    paint = Painter(CATALOGS.for_locale("en"), CODEC, places)  # type: ignore[arg-type]
+    screen = step_screen(
+        paint, POLICY, Step.DUPLICATE, replace(resident, duplicate_ids=(7,)), offered=[offered]
+    )
+    assert "Nov 24, 2026" in screen.text  # 18:00 the day before in Los Angeles

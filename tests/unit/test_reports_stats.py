@@ -538,4 +538,9 @@ def test_the_chart_lists_categories_most_first_and_states_in_lifecycle_order() -
     stats, _ = figures()
     chart = painter("en").chart(stats, None)
     assert [count for _, count in chart.categories] == [3, 2]
-    assert [name for name, _ in chart.states] == ["submitted", "closed", "rejected", "reopened"]
+    assert [name for name, _ in chart.states] == [
+        "waiting to be accepted",
+        "closed",
+        "rejected",
+        "reopened",
+    ]
