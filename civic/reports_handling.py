@@ -35,7 +35,7 @@ No Telegram, no SQL, no clock: ``now``, the places, the calendar are passed in.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -78,6 +78,7 @@ __all__ = [
     "QueuePage",
     "Refusal",
     "answer_report",
+    "card_details",
     "hand_over_reports",
     "handle_report",
     "queue_of",
@@ -92,6 +93,12 @@ NOTE_FLOW: Final = "reports.note"
 """A worker typing a note (progress, resolution, a question, a rejection's note)."""
 ANSWER_FLOW: Final = "reports.answer"
 """A reporter answering a question: text or photos go to the report."""
+
+MAX_NOTE_PHOTOS: Final = 10
+"""Photos one note may carry (Telegram's album holds ten)."""
+ALBUM_STEP: Final = "album"
+"""The note flow after a captioned photo of an album took the action: the album's other
+photos, arriving one update each, join that action's event (then the flow ends)."""
 
 QUEUE_PAGE: Final = 5
 """Cards ``/queue`` shows at once; "More" shows the next ones."""
@@ -361,11 +368,22 @@ def _gate(
     return None
 
 
-def _acting_role(action: ReportAction, roles: Collection[ActorRole]) -> ActorRole:
-    rule_roles = [r for r in _PRECEDENCE if r in roles]
+def _acting_role(
+    action: ReportAction, roles: Collection[ActorRole], state: ReportState
+) -> ActorRole:
+    """The capacity an event records: the first of the actor's roles the lifecycle
+    table lets take ``action`` from ``state`` (a reassign is staff's, even when the
+    staff member is also the named assignee)."""
     if action is ReportAction.ANSWER:
         return ActorRole.REPORTER
-    return next(r for r in rule_roles if r in _WORKER_ROLES)
+    able = (
+        r
+        for r in _PRECEDENCE
+        if r in roles
+        and r in _WORKER_ROLES
+        and decide_action(state, action, {r})[0] is ActionVerdict.ALLOWED
+    )
+    return next(able, next(r for r in _PRECEDENCE if r in roles))
 
 
 async def handle_report(
@@ -381,9 +399,10 @@ async def handle_report(
     notices: ReportNotices,
     deadlines: DeadlineRules,
     note: str | None = None,
-    photo: str | None = None,
+    photos: Sequence[str] = (),
     reason: RejectReason | None = None,
     target: Assignee | None = None,
+    album: str | None = None,
 ) -> HandleResult:
     """Take ``action`` on a report from its card (accept, progress, resolve, reject,
     reassign, ask), as ``actor``; see the module docstring for the steps.
@@ -391,7 +410,9 @@ async def handle_report(
     ``seen_state``: the state the card showed; a card showing another state is
     out of date, whatever the action. ``note`` is required for progress,
     resolve and ask; ``reason`` for reject; ``target`` for reassign (one of
-    :func:`reassign_targets`). ``photo``: a Telegram file id (progress, resolve).
+    :func:`reassign_targets`). ``photos``: Telegram file ids (progress, resolve), at
+    most :data:`MAX_NOTE_PHOTOS`. ``album``: the media group of the captioned photo
+    that took the action; the note flow then waits for the album's other photos.
     """
     if action not in CARD_ACTIONS:
         raise ValueError(f"not a card action: {action}")
@@ -405,7 +426,8 @@ async def handle_report(
         if report is not None:
             replay = await _replayed(uow, report_id, update_id)
             if replay is not None:
-                return HandleResult(HandleOutcome.REPLAYED, report, event=replay)
+                roles = roles_on_report(actor, report, places)
+                return HandleResult(HandleOutcome.REPLAYED, report, event=replay, roles=roles)
         refused = _gate(actor, report, action, seen_state, places)
         if refused is not None or report is None:
             return refused or HandleResult(HandleOutcome.NOT_FOUND)
@@ -423,7 +445,7 @@ async def handle_report(
         event = ReportEvent(
             report_id=report_id,
             kind=action,
-            actor_role=_acting_role(action, roles),
+            actor_role=_acting_role(action, roles, report.state),
             at=now,
             to_state=changed.state,
             from_state=report.state,
@@ -434,10 +456,10 @@ async def handle_report(
             if action in (ReportAction.REASSIGN, ReportAction.ACCEPT)
             else None,
             update_id=update_id,
-            attachments=(photo,) if photo else (),
+            attachments=tuple(photos[:MAX_NOTE_PHOTOS]),
         )
         event = replace(event, id=await uow.reports.add_event(event))
-        if photo:
+        for photo in event.attachments:
             await uow.reports.add_attachment(
                 Attachment(
                     report_id, photo, AttachmentKind.PHOTO, now, event.id, added_by=actor.user_id
@@ -445,7 +467,7 @@ async def handle_report(
             )
         await uow.audit.record(_audit_entry(changed, event, actor, update_id))
         await tell_reporter(uow, changed, event, notices, now)
-        await _close_note_flow(uow, actor.user_id, update_id, now)
+        await _close_note_flow(uow, actor.user_id, update_id, now, album=album, event=event)
         await uow.commit()
     return HandleResult(HandleOutcome.DONE, changed, event=event, roles=roles)
 
@@ -513,14 +535,31 @@ def _audit_entry(
 
 
 async def _close_note_flow(
-    uow: UnitOfWork, user_id: int, update_id: int | None, now: datetime
+    uow: UnitOfWork,
+    user_id: int,
+    update_id: int | None,
+    now: datetime,
+    *,
+    album: str | None = None,
+    event: ReportEvent | None = None,
 ) -> None:
-    """The worker's note flow is over once the action was taken (by text or button)."""
+    """The worker's note flow is over once the action was taken (by text or button);
+    after a captioned photo of an album it waits for the album's other photos."""
     flow = await uow.flows.get(user_id, NOTE_FLOW)
-    if flow is not None and not flow.finished:
-        await uow.flows.save(
-            flow.moved(step=DONE_STEP, draft=flow.draft, update_id=update_id, now=now, active=False)
-        )
+    if flow is None or flow.finished:
+        return
+    if album is not None and event is not None and event.id is not None:
+        draft = {
+            **flow.draft,
+            "photos": list(event.attachments),
+            "album": album,
+            "event_id": event.id,
+        }
+        await uow.flows.save(flow.moved(step=ALBUM_STEP, draft=draft, update_id=update_id, now=now))
+        return
+    await uow.flows.save(
+        flow.moved(step=DONE_STEP, draft=flow.draft, update_id=update_id, now=now, active=False)
+    )
 
 
 async def check_action(
@@ -548,14 +587,30 @@ async def check_action(
     return refused or HandleResult(HandleOutcome.SHOWN, report, roles=roles)
 
 
-async def photo_counts(uow: UnitOfWork, report_ids: Iterable[int]) -> dict[int, int]:
-    """How many photos each report has (the card shows the count, not the photos)."""
-    counts: dict[int, int] = {}
+CARD_EVENTS: Final = 3
+"""The latest events a card shows: enough to follow the thread (a question, its answer)."""
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What cards show besides the report: photo counts and the latest events."""
+
+    photos: Mapping[int, int]
+    events: Mapping[int, list[ReportEvent]]
+
+    def photos_of(self, report_id: int | None) -> int:
+        return self.photos.get(report_id or 0, 0)
+
+    def events_of(self, report_id: int | None) -> list[ReportEvent]:
+        return self.events.get(report_id or 0, [])
+
+
+async def card_details(uow: UnitOfWork, report_ids: Collection[int]) -> CardDetails:
+    """Photo counts and latest events of a page of cards: two queries, whatever the page."""
     async with uow:
-        for report_id in report_ids:
-            files = await uow.reports.attachments(report_id)
-            counts[report_id] = sum(1 for f in files if f.kind is AttachmentKind.PHOTO)
-    return counts
+        photos = await uow.reports.photo_counts(report_ids)
+        events = await uow.reports.latest_events(report_ids, CARD_EVENTS)
+    return CardDetails(photos, events)
 
 
 # -- typed steps: a worker's note, a reporter's answer -------------------------------------------
@@ -621,7 +676,10 @@ class NoteDraft:
     action: ReportAction
     seen_state: ReportState
     reason: RejectReason | None = None
-    photo: str | None = None
+    photos: tuple[str, ...] = ()
+    album: str | None = None
+    """Set at :data:`ALBUM_STEP`: the media group whose photos still join the event."""
+    event_id: int | None = None
 
     @classmethod
     def of(cls, flow: Flow) -> NoteDraft | None:
@@ -636,24 +694,95 @@ class NoteDraft:
             reason = None if data.get("reason") is None else RejectReason(str(data.get("reason")))
         except ValueError:
             return None
-        photo = data.get("photo")
-        return cls(report_id, action, seen, reason, photo if isinstance(photo, str) else None)
+        listed = data.get("photos")
+        photos = tuple(p for p in listed if isinstance(p, str)) if isinstance(listed, list) else ()
+        album, event_id = data.get("album"), data.get("event_id")
+        return cls(
+            report_id,
+            action,
+            seen,
+            reason,
+            photos,
+            album if isinstance(album, str) else None,
+            event_id if isinstance(event_id, int) and not isinstance(event_id, bool) else None,
+        )
+
+
+class KeptPhoto(StrEnum):
+    KEPT = "kept"
+    FULL = "full"
+    """:data:`MAX_NOTE_PHOTOS` are kept already: this one is not."""
+    NO_FLOW = "no_flow"
 
 
 async def keep_note_photo(
     uow: UnitOfWork, user_id: int, photo: str, now: datetime, update_id: int
-) -> Flow | None:
-    """A photo without a caption in the note flow: kept in the draft until the note comes."""
+) -> KeptPhoto:
+    """A photo without a caption in the note flow: kept in the draft (with any kept
+    before, an album's each) until the note comes."""
     async with uow:
         flow = await uow.flows.get(user_id, NOTE_FLOW)
-        if flow is None or not flow.active or flow.finished:
-            return None
+        if flow is None or not flow.active or flow.finished or flow.step == ALBUM_STEP:
+            return KeptPhoto.NO_FLOW
+        draft = NoteDraft.of(flow)
+        kept = list(draft.photos) if draft is not None else []
+        if flow.has_seen(update_id) and photo in kept:
+            return KeptPhoto.KEPT  # redelivered: kept already
+        if len(kept) >= MAX_NOTE_PHOTOS:
+            return KeptPhoto.FULL
         moved = flow.moved(
-            step=flow.step, draft={**flow.draft, "photo": photo}, update_id=update_id, now=now
+            step=flow.step,
+            draft={**flow.draft, "photos": [*kept, photo]},
+            update_id=update_id,
+            now=now,
         )
         await uow.flows.save(moved)
         await uow.commit()
-    return moved
+    return KeptPhoto.KEPT
+
+
+async def add_album_photo(
+    uow: UnitOfWork, user_id: int, album: str | None, photo: str, now: datetime, update_id: int
+) -> KeptPhoto:
+    """Another photo of the album whose captioned photo took the action: it joins that
+    event. A photo of no album or another one ends the wait (``NO_FLOW``)."""
+    async with uow:
+        flow = await uow.flows.get(user_id, NOTE_FLOW)
+        draft = None if flow is None else NoteDraft.of(flow)
+        if flow is None or draft is None or flow.step != ALBUM_STEP or not flow.active:
+            return KeptPhoto.NO_FLOW
+        if album is None or album != draft.album or draft.event_id is None:
+            await uow.flows.save(
+                flow.moved(step=DONE_STEP, draft=flow.draft, update_id=None, now=now, active=False)
+            )
+            await uow.commit()
+            return KeptPhoto.NO_FLOW
+        if flow.has_seen(update_id):
+            return KeptPhoto.KEPT
+        if len(draft.photos) >= MAX_NOTE_PHOTOS:
+            return KeptPhoto.FULL
+        await uow.reports.add_attachment(
+            Attachment(
+                draft.report_id, photo, AttachmentKind.PHOTO, now, draft.event_id, added_by=user_id
+            )
+        )
+        draft_data = {**flow.draft, "photos": [*draft.photos, photo]}
+        await uow.flows.save(
+            flow.moved(step=ALBUM_STEP, draft=draft_data, update_id=update_id, now=now)
+        )
+        await uow.commit()
+    return KeptPhoto.KEPT
+
+
+async def end_album(uow: UnitOfWork, user_id: int, now: datetime) -> None:
+    """Something other than the album's photos came: the note flow ends."""
+    async with uow:
+        flow = await uow.flows.get(user_id, NOTE_FLOW)
+        if flow is not None and flow.active and flow.step == ALBUM_STEP:
+            await uow.flows.save(
+                flow.moved(step=DONE_STEP, draft=flow.draft, update_id=None, now=now, active=False)
+            )
+            await uow.commit()
 
 
 async def start_answer(
@@ -714,7 +843,8 @@ async def answer_report(
         if report is not None:
             replay = await _replayed(uow, report_id, update_id)
             if replay is not None:
-                return HandleResult(HandleOutcome.REPLAYED, report, event=replay)
+                roles = roles_on_report(actor, report, places)
+                return HandleResult(HandleOutcome.REPLAYED, report, event=replay, roles=roles)
         refused = _gate(actor, report, ReportAction.ANSWER, None, places)
         if refused is not None or report is None:
             return refused or HandleResult(HandleOutcome.NOT_FOUND)

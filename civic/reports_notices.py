@@ -15,8 +15,10 @@ that renders a message for one recipient in their language (the handlers
 implement it); this module decides *who* is told and keys the message.
 
 A report filed on behalf of a resident without Telegram has nobody to message:
-the staff member who filed it sees the change on the card and tells the
-resident themself (spec 02), so nothing is queued for it.
+the staff member who filed it sees the change on the card — its latest events
+with their notes, and "Answer" while a question waits
+(:func:`handlers.reports_queue_views.answer_awaited`) — and tells the resident
+themself (spec 02), so nothing is queued for it.
 """
 
 from __future__ import annotations

@@ -54,6 +54,9 @@ class FlowRoute:
     on_document: DocumentStep | None = None
     on_voice: VoiceStep | None = None
     on_location: LocationStep | None = None
+    takes_replays: bool = False
+    """A redelivered update that ended this flow goes to it again (its use case knows
+    the update was applied and answers as before) rather than meeting "no flow"."""
 
 
 _ROUTES: dict[str, FlowRoute] = {}
@@ -68,10 +71,27 @@ def register_flow(
     on_document: DocumentStep | None = None,
     on_voice: VoiceStep | None = None,
     on_location: LocationStep | None = None,
+    takes_replays: bool = False,
 ) -> None:
     """Declare a flow: where its text (photos, files, voice notes, pins) go, and how to
     resume it after ``/cancel``."""
-    _ROUTES[name] = FlowRoute(on_text, resume_hint, on_photo, on_document, on_voice, on_location)
+    _ROUTES[name] = FlowRoute(
+        on_text, resume_hint, on_photo, on_document, on_voice, on_location, takes_replays
+    )
+
+
+async def _flow_for(context: BotContext, user_id: int, update_id: int) -> Flow | None:
+    """The person's active flow; with none, the flow this very update ended, when its
+    route takes replays (a redelivery after the step committed, before it answered)."""
+    async with context.services.database.uow(read_only=True) as uow:
+        active = await uow.flows.active(user_id)
+        if active is not None:
+            return active
+        ended = [f for f in await uow.flows.of_user(user_id) if f.last_update_id == update_id]
+    return next(
+        (f for f in ended if (route := _ROUTES.get(f.name)) is not None and route.takes_replays),
+        None,
+    )
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -79,7 +99,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    flow = await active_flow(context.services.database.uow(read_only=True), user.id)
+    flow = await _flow_for(context, user.id, update.update_id)
     route = _ROUTES.get(flow.name) if flow is not None else None
     if flow is not None and route is not None:
         await route.on_text(update, context, flow)
@@ -128,7 +148,7 @@ async def _hand_over(
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    flow = await active_flow(context.services.database.uow(read_only=True), user.id)
+    flow = await _flow_for(context, user.id, update.update_id)
     route = _ROUTES.get(flow.name) if flow is not None else None
     step = step_of(route) if route is not None else None
     if flow is not None and step is not None:

@@ -20,27 +20,31 @@ from typing import Final
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.config.places import holiday_rules_from_config
-from bot.config.reports import deadline_policy_from_config
+from bot.config.reports import deadline_policy_from_config, working_calendar_from_config
 from bot.context import BotContext, Services
 from bot.i18n import N_
 from civic.flows import Flow, active_flow, cancel_flow
 from civic.reports import ActorRole, RejectReason, Report, ReportAction, ReportState
 from civic.reports_handling import (
+    ALBUM_STEP,
     ANSWER_FLOW,
+    MAX_NOTE_PHOTOS,
     NOTE_FLOW,
     DeadlineRules,
     HandleOutcome,
     HandleResult,
+    KeptPhoto,
     NoteDraft,
     Refusal,
+    add_album_photo,
     answer_report,
     answer_report_id,
+    card_details,
     check_action,
+    end_album,
     handle_report,
     keep_note_photo,
     may_queue,
-    photo_counts,
     queue_of,
     roles_on_report,
     start_answer,
@@ -48,11 +52,11 @@ from civic.reports_handling import (
 )
 from civic.reports_routing import Assignee
 from civic.roles import Actor, Decision
-from civic.workdays import WorkingCalendar
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
 from handlers.flows import edit, send
 from handlers.permissions import actor_of, refusal, reply
+from handlers.reports_names import largest_photo
 from handlers.reports_queue_views import (
     ACT,
     ANSWER,
@@ -75,17 +79,12 @@ from handlers.residents_views import Screen
 NOTE_RESUME: Final = N_("reports.card.note_resume")
 ANSWER_RESUME: Final = N_("reports.thread.answer_resume")
 
-_RULES: dict[int, DeadlineRules] = {}
-
 
 def deadline_rules(services: Services) -> DeadlineRules:
-    """The deadline periods and working calendar of ``config.toml`` (built once)."""
+    """The deadline periods of ``config.toml`` and the working calendar filing shares
+    (:func:`bot.config.reports.working_calendar_from_config`, built once)."""
     config = services.settings.config
-    rules = _RULES.get(id(config))
-    if rules is None:
-        calendar = WorkingCalendar(holiday_rules_from_config(config))
-        rules = _RULES[id(config)] = DeadlineRules(deadline_policy_from_config(config), calendar)
-    return rules
+    return DeadlineRules(deadline_policy_from_config(config), working_calendar_from_config(config))
 
 
 def notices_of(context: BotContext) -> OutboxNotices:
@@ -104,8 +103,14 @@ async def card_screen(
     notice: str | None = None,
 ) -> Screen:
     assert report.id is not None
-    counts = await photo_counts(context.services.database.uow(read_only=True), [report.id])
-    return cards_of(context).card(report, roles, photos=counts[report.id], notice=notice)
+    details = await card_details(context.services.database.uow(read_only=True), [report.id])
+    return cards_of(context).card(
+        report,
+        roles,
+        photos=details.photos_of(report.id),
+        notice=notice,
+        events=details.events_of(report.id),
+    )
 
 
 # -- /queue ------------------------------------------------------------------------------------
@@ -135,12 +140,18 @@ async def show_page(context: BotContext, chat_id: int, actor: Actor, offset: int
         return
     if offset == 0:
         await send(context, chat_id, Screen(context.t("reports.queue.header")))
-    counts = await photo_counts(
+    details = await card_details(
         services.database.uow(read_only=True), [r.id for r in page.reports if r.id is not None]
     )
     for report in page.reports:
         roles = roles_on_report(actor, report, services.places)
-        await send(context, chat_id, cards.card(report, roles, photos=counts[report.id or 0]))
+        screen = cards.card(
+            report,
+            roles,
+            photos=details.photos_of(report.id),
+            events=details.events_of(report.id),
+        )
+        await send(context, chat_id, screen)
     if page.more:
         await send(context, chat_id, cards.more(offset + len(page.reports)))
 
@@ -168,11 +179,10 @@ def refused_text(context: BotContext, actor: Actor, result: HandleResult) -> str
     return context.t("reports.card.not_yours")
 
 
-def stale_text(context: BotContext, action: ReportAction | None, report: Report | None) -> str:
-    taken = report is not None and report.assignee.user_id is not None and report.is_open
-    if action is ReportAction.ACCEPT and taken and report is not None:
-        return context.t("reports.card.already_accepted", person=str(report.assignee.user_id))
-    return context.t("reports.card.stale")
+def stale_text(
+    context: BotContext, actor: Actor, action: ReportAction | None, report: Report | None
+) -> str:
+    return cards_of(context).too_late(actor.user_id, action, report)
 
 
 async def answer_refusal(
@@ -196,7 +206,7 @@ async def answer_refusal(
         await acknowledge(query, strip_tags(text), alert=True)
         return True
     if result.outcome in (HandleOutcome.STALE, HandleOutcome.BAD_TARGET):
-        await acknowledge(query, stale_text(context, action, result.report), alert=True)
+        await acknowledge(query, stale_text(context, actor, action, result.report), alert=True)
         if result.report is not None:
             await edit(
                 context,
@@ -449,7 +459,7 @@ async def note_done(
             context.services.database.uow(), actor.user_id, context.services.clock.now()
         )
     else:
-        await message.reply_text(stale_text(context, action, result.report))
+        await message.reply_text(stale_text(context, actor, action, result.report))
         await cancel_flow(
             context.services.database.uow(), actor.user_id, context.services.clock.now()
         )
@@ -470,6 +480,12 @@ async def note_text(update: Update, context: BotContext, flow: Flow) -> None:
     if draft is None:
         await message.reply_text(context.t("reports.card.not_found"))
         return
+    if flow.step == ALBUM_STEP and flow.last_update_id != update.update_id:
+        # The album's wait is over: this text is not a note (the action was taken).
+        services = context.services
+        await end_album(services.database.uow(), flow.user_id, services.clock.now())
+        await message.reply_text(context.t("common.text.no_flow"))
+        return
     actor = await actor_of(context, flow.user_id)
     result = await handle(
         update,
@@ -479,17 +495,19 @@ async def note_text(update: Update, context: BotContext, flow: Flow) -> None:
         draft.action,
         draft.seen_state,
         note=message.text,
-        photo=draft.photo
+        photos=draft.photos
         if draft.action in (ReportAction.PROGRESS, ReportAction.RESOLVE)
-        else None,
+        else (),
         reason=draft.reason,
     )
     await note_done(update, context, actor, flow, result, draft.action)
 
 
 async def note_photo(update: Update, context: BotContext, flow: Flow) -> None:
-    """A photo in the note flow: with a caption it is the note and its photo; without,
-    it is kept until the note is typed. Only progress and resolution take photos."""
+    """A photo in the note flow. Without a caption it is kept (up to ten, an album's
+    each) until the note is typed; with one, the caption is the note and every kept
+    photo goes with it; the album's later photos join that same action. Only
+    progress and resolution take photos."""
     message = update.effective_message
     if message is None or not message.photo:
         return
@@ -497,8 +515,25 @@ async def note_photo(update: Update, context: BotContext, flow: Flow) -> None:
     if draft is None or draft.action not in (ReportAction.PROGRESS, ReportAction.RESOLVE):
         await message.reply_text(context.t("reports.card.photo_not_here"))
         return
-    largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+    photo = largest_photo(message.photo).file_id
     services = context.services
+    now = services.clock.now()
+    if flow.step == ALBUM_STEP and flow.last_update_id != update.update_id:
+        added = await add_album_photo(
+            services.database.uow(),
+            flow.user_id,
+            message.media_group_id,
+            photo,
+            now,
+            update.update_id,
+        )
+        if added is KeptPhoto.KEPT:
+            await message.reply_text(context.t("reports.card.album_photo_added"))
+        elif added is KeptPhoto.FULL:
+            await message.reply_text(context.t("reports.card.photos_full", max=MAX_NOTE_PHOTOS))
+        else:
+            await message.reply_text(context.t("common.photo.not_expected"))
+        return
     if message.caption:
         actor = await actor_of(context, flow.user_id)
         result = await handle(
@@ -509,18 +544,20 @@ async def note_photo(update: Update, context: BotContext, flow: Flow) -> None:
             draft.action,
             draft.seen_state,
             note=message.caption,
-            photo=largest.file_id,
+            photos=[*draft.photos, photo][-MAX_NOTE_PHOTOS:],
+            album=message.media_group_id,
         )
         await note_done(update, context, actor, flow, result, draft.action)
         return
-    await keep_note_photo(
-        services.database.uow(),
-        flow.user_id,
-        largest.file_id,
-        services.clock.now(),
-        update.update_id,
+    kept = await keep_note_photo(
+        services.database.uow(), flow.user_id, photo, now, update.update_id
     )
-    await message.reply_text(context.t("reports.card.photo_kept"))
+    if kept is KeptPhoto.FULL:
+        await message.reply_text(context.t("reports.card.photos_full", max=MAX_NOTE_PHOTOS))
+    elif kept is KeptPhoto.KEPT:
+        await message.reply_text(context.t("reports.card.photo_kept"))
+    else:
+        await message.reply_text(context.t("common.photo.not_expected"))
 
 
 async def note_document(update: Update, context: BotContext, flow: Flow) -> None:
@@ -622,7 +659,7 @@ async def answer_photo(update: Update, context: BotContext, flow: Flow) -> None:
     report_id = answer_report_id(flow)
     if message is None or not message.photo or report_id is None:
         return
-    largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+    largest = largest_photo(message.photo)
     services = context.services
     actor = await actor_of(context, flow.user_id)
     result = await answer_report(
@@ -684,6 +721,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         resume_hint=NOTE_RESUME,
         on_photo=note_photo,
         on_document=note_document,
+        takes_replays=True,
     )
     flows.register_flow(
         ANSWER_FLOW,

@@ -15,14 +15,14 @@ answering a question).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CallbackCodec
-from bot.html import bold, escape, truncate
+from bot.html import escape, truncate
 from bot.i18n import N_, Catalogs, format_datetime, resolve_locale
 from civic.outbox import MessageKind, OutgoingMessage
 from civic.places import Places
@@ -37,8 +37,9 @@ from civic.reports import (
     ReportState,
     decide_action,
 )
-from civic.reports_handling import CARD_ACTIONS, reassign_targets
+from civic.reports_handling import CARD_ACTIONS, MAX_NOTE_PHOTOS, reassign_targets
 from civic.reports_routing import Assignee, AssigneeKind
+from handlers.reports_names import category_name, desk_name, state_name
 from handlers.residents_views import Painter, Screen
 
 ACT: Final = "rq_act"
@@ -78,15 +79,22 @@ KIND_CODE: Final = {
 }
 CODE_KIND: Final = {code: kind for kind, code in KIND_CODE.items()}
 
-STATE_TEXT: Final = {
-    ReportState.SUBMITTED: N_("reports.card.state_submitted"),
-    ReportState.ACCEPTED: N_("reports.card.state_accepted"),
-    ReportState.IN_PROGRESS: N_("reports.card.state_in_progress"),
-    ReportState.RESOLVED: N_("reports.card.state_resolved"),
-    ReportState.CLOSED: N_("reports.card.state_closed"),
-    ReportState.REJECTED: N_("reports.card.state_rejected"),
-    ReportState.REOPENED: N_("reports.card.state_reopened"),
+EVENT_TEXT: Final = {
+    None: N_("reports.card.event_submitted"),
+    ReportAction.ACCEPT: N_("reports.card.event_accepted"),
+    ReportAction.PROGRESS: N_("reports.card.event_progress"),
+    ReportAction.RESOLVE: N_("reports.card.event_resolved"),
+    ReportAction.REJECT: N_("reports.card.event_rejected"),
+    ReportAction.REASSIGN: N_("reports.card.event_reassigned"),
+    ReportAction.REOPEN: N_("reports.card.event_reopened"),
+    ReportAction.CONFIRM: N_("reports.card.event_confirmed"),
+    ReportAction.EXPIRE: N_("reports.card.event_expired"),
+    ReportAction.ASK: N_("reports.card.event_asked"),
+    ReportAction.ANSWER: N_("reports.card.event_answered"),
+    ReportAction.REMIND: N_("reports.card.event_reminded"),
+    ReportAction.ESCALATE: N_("reports.card.event_escalated"),
 }
+"""How a card's short history names each event (``None``: the filing)."""
 BUTTON_TEXT: Final = {
     ReportAction.ACCEPT: N_("reports.card.button_accept"),
     ReportAction.PROGRESS: N_("reports.card.button_progress"),
@@ -101,8 +109,8 @@ REASON_TEXT: Final = {
     RejectReason.INVALID: N_("reports.card.reason_invalid"),
 }
 NOTE_PROMPT: Final = {
-    ReportAction.PROGRESS: N_("reports.card.prompt_progress"),
-    ReportAction.RESOLVE: N_("reports.card.prompt_resolve"),
+    ReportAction.PROGRESS: N_("reports.card.prompt_progress_photos"),
+    ReportAction.RESOLVE: N_("reports.card.prompt_resolve_photos"),
     ReportAction.ASK: N_("reports.card.prompt_ask"),
     ReportAction.REJECT: N_("reports.card.prompt_reject"),
 }
@@ -111,6 +119,8 @@ DESCRIPTION_SHOWN: Final = 600
 CAPTION_LIMIT: Final = 1024
 """Telegram's limit on a photo's caption."""
 NOTE_SHOWN: Final = 800
+EVENT_NOTE_SHOWN: Final = 200
+"""Characters of a note in a card's short history (the notice has it whole)."""
 
 
 def person(user_id: int) -> str:
@@ -138,10 +148,8 @@ class CardPainter:
     # -- names ----------------------------------------------------------------------------
 
     def category(self, code: str) -> str:
-        found = next((c for c in self.places.report_categories if c.code == code), None)
-        if found is None:
-            return escape(code)
-        return escape(found.name_en if self.painter.locale == "en" else found.name)
+        """The category's config name, escaped for HTML."""
+        return escape(category_name(self.places, self.painter.locale, code))
 
     def place(self, report: Report) -> str:
         compound = next((c for c in self.places.compounds if c.code == report.compound_code), None)
@@ -152,26 +160,12 @@ class CardPainter:
         return escape(" ".join(parts))
 
     def desk(self, assignee: Assignee) -> str:
-        places = self.places
-        english = self.painter.locale == "en"
-        name: str = assignee.code
-        if assignee.kind is AssigneeKind.GRID_WORKER:
-            grid = next((g for g in places.grids if g.code == assignee.code), None)
-            name = self.text("reports.card.desk_grid", grid=escape(grid.name if grid else name))
-            return name
-        if assignee.kind is AssigneeKind.COMMUNITY:
-            community = next((c for c in places.communities if c.code == assignee.code), None)
-            if community is not None:
-                name = community.name_en if english else community.name
-        elif assignee.kind is AssigneeKind.TOWNSHIP:
-            township = next((t for t in places.townships if t.code == assignee.code), None)
-            if township is not None:
-                name = township.name_en if english else township.name
-        else:
-            department = next((d for d in places.departments if d.code == assignee.code), None)
-            if department is not None:
-                name = department.name_en if english else department.name
-        return escape(name)
+        """Whom the report is with, escaped for HTML."""
+        return escape(self.desk_label(assignee))
+
+    def desk_label(self, assignee: Assignee) -> str:
+        """Whom the report is with, plain text (a button label, an alert)."""
+        return desk_name(self.painter.t, self.places, assignee)
 
     def when(self, report: Report, moment: object) -> str:
         timezone = self.places.timezone_of(report.community_code)
@@ -204,25 +198,41 @@ class CardPainter:
 
     # -- the card --------------------------------------------------------------------------
 
+    def history(self, report: Report, events: Sequence[ReportEvent]) -> list[str]:
+        """The latest events, oldest first: when, what, and the note (escaped, cut)."""
+        lines = []
+        for event in events:
+            what = self.text(EVENT_TEXT[event.kind])
+            when = self.when(report, event.at)
+            if event.note:
+                note = truncate(escape(event.note), EVENT_NOTE_SHOWN)
+                lines.append(self.text("reports.card.event_note", when=when, what=what, note=note))
+            else:
+                lines.append(self.text("reports.card.event", when=when, what=what))
+        return [self.text("reports.card.history"), *lines] if lines else []
+
     def card_text(
-        self, report: Report, *, photos: int, viewer_is_staff: bool, notice: str | None = None
+        self,
+        report: Report,
+        *,
+        photos: int,
+        viewer_is_staff: bool,
+        notice: str | None = None,
+        events: Sequence[ReportEvent] = (),
     ) -> str:
         lines = []
         if notice:
             lines.append(notice)
-        lines.append(
-            bold(
-                self.text(
-                    "reports.card.header",
-                    number=escape(str(report.number)),
-                    category=self.category(report.category_code),
-                )
-            )
+        header = self.text(
+            "reports.card.header",
+            number=escape(str(report.number)),
+            category=self.category(report.category_code),
         )
+        lines.append(f"<b>{header}</b>")  # its parts are escaped once, above
         lines.append(self.text("reports.card.place", place=self.place(report)))
         lines.append(self.description(report))
         lines.append(self.text("reports.card.counts", photos=photos, supports=report.supports))
-        state = self.text(STATE_TEXT[report.state])
+        state = escape(state_name(self.painter.t, report.state))
         lines.append(self.text("reports.card.state", state=state, desk=self.desk(report.assignee)))
         if report.assignee.user_id is not None and report.is_open:
             lines.append(self.text("reports.card.taken_by", person=person(report.assignee.user_id)))
@@ -244,6 +254,7 @@ class CardPainter:
         lines.append(
             self.text("reports.card.reporter", reporter=self.reporter(report, viewer_is_staff))
         )
+        lines.extend(self.history(report, events))
         return "\n".join(lines)
 
     def card(
@@ -253,8 +264,11 @@ class CardPainter:
         *,
         photos: int,
         notice: str | None = None,
+        events: Sequence[ReportEvent] = (),
     ) -> Screen:
-        """A report's card, with a button for each action ``roles`` may take now."""
+        """A report's card, with a button for each action ``roles`` may take now, its
+        latest ``events``, and "Answer" for the staff member who filed it on a
+        resident's behalf while a question waits (nobody else is told of it)."""
         assert report.id is not None
         seen = STATE_CODE[report.state]
         buttons = [
@@ -263,10 +277,30 @@ class CardPainter:
             if decide_action(report.state, a, roles)[0] is ActionVerdict.ALLOWED
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        if answer_awaited(report, roles, events):
+            rows.append(
+                [self.painter.button(self.text("reports.thread.answer"), ANSWER, report.id)]
+            )
         text = self.card_text(
-            report, photos=photos, viewer_is_staff=ActorRole.STAFF in roles, notice=notice
+            report,
+            photos=photos,
+            viewer_is_staff=ActorRole.STAFF in roles,
+            notice=notice,
+            events=events,
         )
         return Screen(text, InlineKeyboardMarkup(rows) if rows else None)
+
+    def too_late(self, viewer_id: int, action: ReportAction | None, report: Report | None) -> str:
+        """Why a press came too late, plain text (an alert): who has it, in words — the
+        desk, or "you" for a second press of one's own accept — never a raw id."""
+        if action is not ReportAction.ACCEPT or report is None or not report.is_open:
+            return self.text("reports.card.stale")
+        taker = report.assignee.user_id
+        if taker == viewer_id:
+            return self.text("reports.card.accepted_by_you")
+        if taker is not None:
+            return self.text("reports.card.accepted_at_desk", desk=self.desk_label(report.assignee))
+        return self.text("reports.card.stale")
 
     def back(self, report: Report) -> InlineKeyboardButton:
         assert report.id is not None
@@ -291,7 +325,7 @@ class CardPainter:
         rows = [
             [
                 self.painter.button(
-                    self.desk(target).replace("&amp;", "&"),
+                    self.desk_label(target),
                     TARGET,
                     report.id,
                     seen,
@@ -310,7 +344,12 @@ class CardPainter:
     ) -> Screen:
         """A typed step began: what to type, with Cancel (and "Reject now" for a rejection)."""
         assert report.id is not None
-        text = self.text(NOTE_PROMPT[action], number=escape(str(report.number)), max=1000)
+        text = self.text(
+            NOTE_PROMPT[action],
+            number=escape(str(report.number)),
+            max=1000,
+            photos=MAX_NOTE_PHOTOS,
+        )
         rows: list[list[InlineKeyboardButton]] = []
         if action is ReportAction.REJECT and reason is not None:
             text += "\n" + self.text(
@@ -333,6 +372,19 @@ class CardPainter:
     def more(self, offset: int) -> Screen:
         button = self.painter.button(self.text("reports.queue.more"), MORE, offset)
         return Screen(self.text("reports.queue.more_prompt"), InlineKeyboardMarkup([[button]]))
+
+
+def answer_awaited(
+    report: Report, roles: Collection[ActorRole], events: Sequence[ReportEvent]
+) -> bool:
+    """An on-behalf report's filer sees "Answer" on the card: the latest question shown
+    has no answer after it, and the reporter may answer now."""
+    if not report.reporter.on_behalf or ActorRole.REPORTER not in roles:
+        return False
+    if decide_action(report.state, ReportAction.ANSWER, roles)[0] is not ActionVerdict.ALLOWED:
+        return False
+    asked = [e.kind for e in events if e.kind in (ReportAction.ASK, ReportAction.ANSWER)]
+    return bool(asked) and asked[-1] is ReportAction.ASK
 
 
 # -- notices -----------------------------------------------------------------------------------

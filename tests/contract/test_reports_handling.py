@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,14 +31,20 @@ from civic.reports import (
     ReportState,
 )
 from civic.reports_handling import (
+    MAX_NOTE_PHOTOS,
     NOTE_FLOW,
     DeadlineRules,
     HandleOutcome,
     HandleResult,
+    KeptPhoto,
+    NoteDraft,
     Refusal,
+    add_album_photo,
     answer_report,
+    card_details,
     hand_over_reports,
     handle_report,
+    keep_note_photo,
     queue_of,
     start_answer,
     start_note,
@@ -46,6 +53,8 @@ from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Grant, Position, Role, Scope, ScopeKind
 from civic.roles_admin import RoleNotice, RoleOutcome, RoleRequest, grant_role, revoke_role
 from civic.workdays import WorkingCalendar
+from handlers import flows as chat_flows
+from handlers import reports_queue
 from storage import tables
 from storage.database import Database
 from tests.helpers import SHIPPED_CONFIG
@@ -239,7 +248,7 @@ async def test_progress_resolve_with_photo_and_each_event_noticed(db: Database) 
         ReportAction.RESOLVE,
         update_id=3,
         note="Cleared",
-        photo="photo-after",
+        photos=["photo-after"],
     )
 
     assert resolved.outcome is HandleOutcome.DONE
@@ -549,3 +558,137 @@ async def test_photo_counts_and_latest_events_for_a_page_of_cards(db: Database) 
         (ReportAction.PROGRESS, "on it"),
     ]
     assert [e.kind for e in latest[none.id or 0]] == [None]
+
+
+# -- review fixes: replays keep roles, the acting role, photos of a note ------------------------
+
+
+async def test_a_replayed_update_answers_with_the_actors_roles(db: Database) -> None:
+    report = await file(db, anonymous=True)
+    first = await act(db, STAFF_HD_ACTOR, report, ReportAction.ASK, note="?", update_id=21)
+
+    again = await act(db, STAFF_HD_ACTOR, report, ReportAction.ASK, note="?", update_id=21)
+
+    assert again.outcome is HandleOutcome.REPLAYED
+    assert again.roles == first.roles
+    assert ActorRole.STAFF in again.roles
+
+
+async def test_a_named_staff_member_reassigning_is_recorded_as_staff(db: Database) -> None:
+    community = Assignee(AssigneeKind.COMMUNITY, "HD", STAFF_HD)
+    report = await file(db, state=ReportState.ACCEPTED, assignee=community)
+    target = Assignee(AssigneeKind.DEPARTMENT, PLACES.departments[0].code)
+
+    result = await act(db, STAFF_HD_ACTOR, report, ReportAction.REASSIGN, target=target)
+
+    assert result.outcome is HandleOutcome.DONE
+    assert ActorRole.ASSIGNEE in result.roles
+    assert (await events_of(db, report))[-1].actor_role is ActorRole.STAFF
+
+
+async def start_progress(db: Database, report: Report, update_id: int) -> None:
+    started = await start_note(
+        db.uow(),
+        WORKER_ACTOR,
+        report.id or 0,
+        ReportAction.PROGRESS,
+        seen_state=report.state,
+        places=PLACES,
+        now=LATER,
+        update_id=update_id,
+        message_id=9,
+    )
+    assert started.outcome is HandleOutcome.STARTED
+
+
+async def test_every_kept_photo_goes_with_the_note_up_to_ten(db: Database) -> None:
+    report = await file(db, state=ReportState.ACCEPTED, assignee=replace(GRID, user_id=WORKER))
+    await start_progress(db, report, 30)
+
+    kept = [
+        await keep_note_photo(db.uow(), WORKER, f"p{i}", LATER, 31 + i)
+        for i in range(MAX_NOTE_PHOTOS + 1)
+    ]
+    again = await keep_note_photo(db.uow(), WORKER, "p0", LATER, 31)  # redelivered
+    async with db.uow() as uow:
+        flow = await uow.flows.get(WORKER, NOTE_FLOW)
+    assert flow is not None
+    draft = NoteDraft.of(flow)
+    assert draft is not None
+    result = await act(
+        db,
+        WORKER_ACTOR,
+        report,
+        ReportAction.PROGRESS,
+        note="On it",
+        photos=draft.photos,
+        update_id=50,
+    )
+
+    assert kept == [KeptPhoto.KEPT] * MAX_NOTE_PHOTOS + [KeptPhoto.FULL]
+    assert again is KeptPhoto.KEPT
+    assert result.outcome is HandleOutcome.DONE
+    last = (await events_of(db, report))[-1]
+    assert last.attachments == tuple(f"p{i}" for i in range(MAX_NOTE_PHOTOS))
+
+
+async def test_an_albums_later_photos_join_the_captioned_photos_action(db: Database) -> None:
+    report = await file(db, state=ReportState.ACCEPTED, assignee=replace(GRID, user_id=WORKER))
+    await start_progress(db, report, 60)
+    await keep_note_photo(db.uow(), WORKER, "kept-before", LATER, 61)
+
+    result = await act(
+        db,
+        WORKER_ACTOR,
+        report,
+        ReportAction.PROGRESS,
+        note="Fixed the gate",
+        photos=["kept-before", "album-1"],
+        album="group-7",
+        update_id=62,
+    )
+    second = await add_album_photo(db.uow(), WORKER, "group-7", "album-2", LATER, 63)
+    twice = await add_album_photo(db.uow(), WORKER, "group-7", "album-2", LATER, 63)
+    other = await add_album_photo(db.uow(), WORKER, "group-8", "stray", LATER, 64)
+    after = await add_album_photo(db.uow(), WORKER, "group-7", "late", LATER, 65)
+
+    assert result.outcome is HandleOutcome.DONE
+    assert (second, twice, other, after) == (
+        KeptPhoto.KEPT,
+        KeptPhoto.KEPT,
+        KeptPhoto.NO_FLOW,
+        KeptPhoto.NO_FLOW,
+    )
+    last = (await events_of(db, report))[-1]
+    assert last.attachments == ("kept-before", "album-1", "album-2")
+    async with db.uow() as uow:
+        flow = await uow.flows.get(WORKER, NOTE_FLOW)
+    details = await card_details(db.uow(read_only=True), [report.id or 0])
+    assert flow is not None
+    assert not flow.active
+    assert details.photos_of(report.id) == 3
+    assert details.events_of(report.id)[-1].note == "Fixed the gate"
+
+
+async def test_a_note_redelivered_after_it_was_applied_finds_its_finished_flow(
+    db: Database,
+) -> None:
+    class Application:
+        def add_handler(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    reports_queue.register(Application())  # type: ignore[arg-type]
+    report = await file(db, state=ReportState.ACCEPTED, assignee=replace(GRID, user_id=WORKER))
+    await start_progress(db, report, 70)
+    await act(db, WORKER_ACTOR, report, ReportAction.PROGRESS, note="On it", update_id=71)
+    context = SimpleNamespace(services=SimpleNamespace(database=db))
+
+    replayed = await chat_flows._flow_for(context, WORKER, 71)  # type: ignore[arg-type]
+    fresh = await chat_flows._flow_for(context, WORKER, 72)  # type: ignore[arg-type]
+    again = await act(db, WORKER_ACTOR, report, ReportAction.PROGRESS, note="On it", update_id=71)
+
+    assert replayed is not None
+    assert (replayed.name, replayed.finished) == (NOTE_FLOW, True)
+    assert fresh is None  # a new text after the flow ended: "no flow", as before
+    assert again.outcome is HandleOutcome.REPLAYED
+    assert again.roles == {ActorRole.ASSIGNEE}

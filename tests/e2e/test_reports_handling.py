@@ -90,7 +90,7 @@ async def test_a_grid_worker_accepts_asks_hears_the_answer_and_resolves(
     # A second press of the old Accept (a stale card) loses cleanly.
     again = await worker.press(card, callback_data=accept_data, forge=True)
     stale = await again.answer(timeout=WAIT)
-    assert f"Already accepted by {worker.id}" in (stale.text or "")
+    assert "You have already accepted" in (stale.text or "")  # in words, not an id
 
     prompt = await tap(worker, card, "Ask")
     assert "Type your question" in text_of(prompt)
@@ -110,6 +110,7 @@ async def test_a_grid_worker_accepts_asks_hears_the_answer_and_resolves(
     assert "progress note" in text_of(prompt)
     progress = await say(worker, "Spoke with the site manager; work stops at 22:00 from tonight")
     assert "State: in progress" in text_of(progress)
+    assert "question: Which entrance" in text_of(progress)  # the thread, on the card
     await hana.wait_for(saying(number, "stops at 22:00"), timeout=WAIT)
 
     prompt = await tap(worker, progress, "Resolve")

@@ -300,3 +300,97 @@ def test_a_question_notice_has_the_answer_button_and_a_photo_goes_as_a_photo() -
     assert asked.payload["reply_markup"]["inline_keyboard"][0][0]["text"] == "Answer"
     assert shown.kind is MessageKind.PHOTO
     assert shown.payload["photo"] == "file-1"
+
+
+# -- review fixes: names in words, the card's thread, escaping once, prompts ---------------------
+
+
+def test_a_late_accept_names_the_desk_in_words_or_you_never_an_id() -> None:
+    taken = numbered(a_report(replace(GRID, user_id=WORKER), state=ReportState.ACCEPTED, id=1))
+
+    to_colleague = cards().too_late(99, ReportAction.ACCEPT, taken)
+    to_self = cards().too_late(WORKER, ReportAction.ACCEPT, taken)
+
+    assert str(WORKER) not in to_colleague
+    assert "grid worker of" in to_colleague
+    assert "You have already accepted" in to_self
+    assert cards().too_late(99, ReportAction.PROGRESS, taken).startswith("This card is out of date")
+
+
+def event(kind: ReportAction | None, note: str | None = None, minutes: int = 0) -> ReportEvent:
+    return ReportEvent(
+        1,
+        kind,
+        ActorRole.ASSIGNEE,
+        NOW + timedelta(minutes=minutes),
+        ReportState.ACCEPTED,
+        note=note,
+    )
+
+
+def test_the_card_shows_the_latest_events_escaped_and_cut() -> None:
+    report = numbered(a_report(GRID, state=ReportState.ACCEPTED))
+    events = [
+        event(ReportAction.ACCEPT),
+        event(ReportAction.ASK, "<b>Which gate?</b>", 1),
+        event(ReportAction.ANSWER, "西" * 500, 2),
+    ]
+
+    text = cards().card(report, {ActorRole.STAFF}, photos=0, events=events).text
+
+    assert "Latest:" in text
+    assert "question: &lt;b&gt;Which gate?&lt;/b&gt;" in text
+    assert 0 < text.count("西") < 250
+
+
+def test_an_on_behalf_filer_answers_an_open_question_from_the_card() -> None:
+    on_behalf = numbered(
+        a_report(
+            replace(GRID, user_id=WORKER),
+            state=ReportState.ACCEPTED,
+            reporter=Reporter(name="王奶奶", phone="13800000000", filed_by=STAFF),
+        )
+    )
+    asked = [event(ReportAction.ACCEPT), event(ReportAction.ASK, "Which gate?", 1)]
+    answered = [*asked, event(ReportAction.ANSWER, "West", 2)]
+
+    def labels(roles: set[ActorRole], events: list[ReportEvent]) -> list[str]:
+        keyboard = cards().card(on_behalf, roles, photos=0, events=events).keyboard
+        return [b.text for row in keyboard.inline_keyboard for b in row] if keyboard else []
+
+    assert "Answer" in labels({ActorRole.STAFF, ActorRole.REPORTER}, asked)
+    assert "Answer" not in labels({ActorRole.STAFF, ActorRole.REPORTER}, answered)
+    assert "Answer" not in labels({ActorRole.STAFF}, asked)
+
+
+def test_names_are_escaped_once_in_html_and_plain_on_buttons() -> None:
+    garbage = next(c for c in PLACES.report_categories if c.code == "garbage")
+    department = PLACES.departments[0]
+    places = replace(
+        PLACES,
+        report_categories=tuple(
+            replace(c, name_en="Bins & rubbish") if c is garbage else c
+            for c in PLACES.report_categories
+        ),
+        departments=(replace(department, name_en="Parks & <Roads>"), *PLACES.departments[1:]),
+    )
+    painter = CardPainter(Painter(CATALOGS.for_locale("en"), CODEC, places))  # type: ignore[arg-type]
+    report = numbered(a_report(GRID))
+
+    text = painter.card(report, {ActorRole.STAFF}, photos=0).text
+    targets = painter.targets(report).keyboard
+    assert targets is not None
+
+    assert "Bins &amp; rubbish" in text
+    assert "&amp;amp;" not in text
+    assert "Parks & <Roads>" in [b.text for row in targets.inline_keyboard for b in row]
+
+
+def test_the_photo_prompts_promise_only_what_is_kept() -> None:
+    report = numbered(a_report(GRID, state=ReportState.ACCEPTED))
+
+    for locale in ("en", "zh_CN"):
+        for action in (ReportAction.PROGRESS, ReportAction.RESOLVE):
+            text = cards(locale).note_prompt(report, action).text
+            assert "keeps what you typed" not in text
+            assert "10" in text
