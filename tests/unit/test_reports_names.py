@@ -77,3 +77,18 @@ def test_the_largest_photo_is_the_biggest_area_then_the_biggest_file() -> None:
         PhotoSize("medium", "m", 320, 240, 9000),
     ]
     assert largest_photo(sizes).file_id == "big-sharper"
+
+
+def test_the_catalogs_hold_one_set_of_state_words() -> None:
+    """A second set (card, /myreports, /stats each had one) drifts: zh once had 已办结 for
+    both resolved and closed. Only ``reports.state.*`` may name a state."""
+    import re
+
+    from bot.i18n import LOCALES_DIR, catalog_path
+
+    for locale in LOCALES:
+        text = catalog_path(locale, LOCALES_DIR).read_text(encoding="utf-8")  # type: ignore[arg-type]
+        words = "|".join(state.value for state in ReportState)
+        pattern = rf'^msgid "(reports\.[^"]*state[._](?:{words}))"$'
+        ids = re.findall(pattern, text, re.MULTILINE)
+        assert sorted(ids) == sorted(STATE_NAME.values())
