@@ -18,7 +18,7 @@ from bot.callbacks import CallbackCodec, Decoded
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, places_from_config
 from bot.i18n import Catalogs, Locale, Translator, resolve_locale
-from bot.profiles import ProfileHints
+from bot.profiles import ProfileHints, RoleHolders
 from bot.sender import OutboxSender
 from civic.flood import FloodControl
 from civic.places import Places
@@ -44,6 +44,8 @@ class Services:
     """Where ``now`` comes from: pass ``clock.now()`` to services, never read the time."""
     profiles: ProfileHints = field(default_factory=ProfileHints)
     """Each sender's stored language and registration, read once (:mod:`bot.profiles`)."""
+    role_holders: RoleHolders = field(default_factory=RoleHolders)
+    """Who holds a staff or admin role, so ``/help`` reads grants only for them."""
     location_key: bytes | None = None
     """Checks the proof in buildings' printed links (:func:`civic.residents.location_code`)."""
 

@@ -20,7 +20,7 @@ easily (about a hundred bytes each).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from civic.residents import ProfileHint
@@ -67,3 +67,38 @@ class ProfileHints:
 
     def __len__(self) -> int:
         return len(self._hints)
+
+
+class RoleHolders:
+    """Who holds a role with staff or admin commands: so ``/help`` reads grants only for them.
+
+    ``/help`` lists the commands of the person's roles, and reading their grants
+    on every ``/help`` costs the interactive throughput about a tenth (P1a).
+    Nearly everyone holds no such role, so the bot keeps the set of those who do,
+    loaded with the command menus at start-up and kept current by every change
+    this process makes (:func:`handlers.roles.set_chat_menu` runs after each
+    grant, revoke, language change and erasure). Someone in the set is still
+    read from the database, which decides; someone outside it is answered from
+    memory. A role granted by the operator's ``xieshang grant`` (another
+    process) shows in that person's ``/help`` and menu after the next start;
+    their commands work at once, because permissions are always read.
+    """
+
+    def __init__(self) -> None:
+        self._ids: set[int] | None = None
+
+    def load(self, user_ids: Iterable[int]) -> None:
+        self._ids = set(user_ids)
+
+    def surely_none(self, user_id: int) -> bool:
+        """Whether ``user_id`` is known to hold no staff or admin role (loaded, and absent)."""
+        return self._ids is not None and user_id not in self._ids
+
+    def set(self, user_id: int, *, holds: bool) -> None:
+        """After committing a change of the person's roles (before the load: nothing to do)."""
+        if self._ids is None:
+            return
+        if holds:
+            self._ids.add(user_id)
+        else:
+            self._ids.discard(user_id)

@@ -38,7 +38,14 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext, Services, services_of
 from bot.i18n import Locale, resolve_locale
-from civic.roles import Action, Actor, home_community, load_actor, may_take_somewhere
+from civic.roles import (
+    Action,
+    Actor,
+    home_community,
+    load_actor,
+    may_take_somewhere,
+    with_config_admins,
+)
 from civic.roles_admin import (
     AuditPage,
     Problem,
@@ -93,8 +100,12 @@ def actions(actor: Actor) -> frozenset[Action]:
 async def audiences_of(
     context: BotContext, user_id: int, *, registered: bool
 ) -> tuple[frozenset[Audience], frozenset[Action]]:
-    """For ``/help``: one read of the person's grants."""
-    actor = await actor_of(context, user_id)
+    """For ``/help``: a read of the person's grants, if they may hold any (``RoleHolders``)."""
+    services = context.services
+    if services.role_holders.surely_none(user_id):
+        actor = with_config_admins(Actor(user_id), admin_ids(services))
+    else:
+        actor = await actor_of(context, user_id)
     return audiences(actor, registered=registered), actions(actor)
 
 
@@ -329,6 +340,7 @@ async def set_chat_menu(application: Application, user_id: int) -> None:  # type
         actor = await load_actor(
             services.database.uow(read_only=True), user_id, admin_ids(services)
         )
+        services.role_holders.set(user_id, holds=bool(actions(actor)))
         async with services.database.uow(read_only=True) as uow:
             language = await uow.residents.language_of(user_id)
         await apply_chat_menu(application, actor, language)
@@ -370,6 +382,7 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
     except Exception:  # the bot works without the staff menus
         log.warning("could not read who needs a staff menu", exc_info=True)
         return
+    services.role_holders.load(a.user_id for a in holders if actions(a))
     failed = 0
     for actor in holders:
         try:
