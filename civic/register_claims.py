@@ -62,6 +62,7 @@ from civic.roles import (
     Role,
     Scope,
     ScopeKind,
+    admin_communities,
     admin_covers,
     decide,
     unit_scope_code,
@@ -1011,11 +1012,7 @@ def review_community(
     if len(staff_of) == 1:
         code = next(iter(staff_of))
         return review_access(actor, code, places), code
-    covered = [
-        c.code
-        for c in places.communities
-        if any(admin_covers(g, c.code, places) for g in actor.grants)
-    ]
+    covered = admin_communities(actor, places)
     if not staff_of and not covered:
         return review_access(actor, "", places), None
     if not staff_of and len(covered) == 1:

@@ -61,7 +61,7 @@ from civic.reports import (
 from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
 from civic.reports_routing import Assignee, AssigneeKind
-from civic.roles import Actor, Role, ScopeKind, admin_covers
+from civic.roles import Actor, Role, ScopeKind, admin_communities, admin_covers
 from civic.workdays import WorkingCalendar
 
 if TYPE_CHECKING:
@@ -212,14 +212,11 @@ def _desks(actor: Actor, places: Places) -> tuple[set[str], set[tuple[AssigneeKi
     communities: set[str] = set(actor.staff_communities())
     desks: set[tuple[AssigneeKind, str]] = set()
     for grant in actor.grants:
-        if grant.role is Role.ADMIN:
-            communities |= {
-                c.code for c in places.communities if admin_covers(grant, c.code, places)
-            }
-        elif grant.role is Role.GRID_WORKER and grant.scope.kind is ScopeKind.GRID:
+        if grant.role is Role.GRID_WORKER and grant.scope.kind is ScopeKind.GRID:
             desks.add((AssigneeKind.GRID_WORKER, grant.scope.code))
         elif grant.role is Role.LIAISON and grant.scope.kind is ScopeKind.DEPARTMENT:
             desks.add((AssigneeKind.DEPARTMENT, grant.scope.code))
+    communities |= set(admin_communities(actor, places))
     return communities, desks
 
 

@@ -301,6 +301,24 @@ def admin_covers(grant: Grant, community_code: str | None, places: Places) -> bo
     return community is not None and community.township_code == grant.scope.code
 
 
+def admin_communities(actor: Actor, places: Places) -> list[str]:
+    """The communities the actor's admin grants reach (a county admin's: all), in config order."""
+    return [
+        c.code
+        for c in places.communities
+        if any(admin_covers(g, c.code, places) for g in actor.grants)
+    ]
+
+
+def communities_served(actor: Actor, places: Places) -> list[str]:
+    """Where the actor works: the communities of their grants (staff, grid worker, owner)
+    and those their admin grants reach, in config order. Refusals name them, so a
+    person told "this belongs to another community" knows which ones are theirs."""
+    codes = {g.community_code for g in actor.grants if g.community_code is not None}
+    codes |= set(admin_communities(actor, places))
+    return [c.code for c in places.communities if c.code in codes]
+
+
 def decide(actor: Actor, action: Action, community_code: str | None, places: Places) -> Decision:
     """May ``actor`` take ``action`` on a matter of ``community_code``?
 

@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 
 from bot.context import BotContext, Services
 from bot.i18n import N_
-from civic.roles import Actor, Decision, Role, ScopeKind, load_actor
+from civic.roles import Actor, Decision, communities_served, load_actor
 from handlers.roles_views import RolesPainter
 
 REFUSAL_TEXT: Final = {
@@ -42,23 +42,10 @@ def community_name(context: BotContext, code: str | None) -> str:
     return "—" if code is None else RolesPainter(context.t, context.services.places).community(code)
 
 
-def communities_of(context: BotContext, actor: Actor) -> list[str]:
-    """The communities an actor works in: as staff or grid worker, or through a township."""
-    places = context.services.places
-    townships = {
-        g.scope.code
-        for g in actor.grants
-        if g.role is Role.ADMIN and g.scope.kind is ScopeKind.TOWNSHIP
-    }
-    codes = {g.community_code for g in actor.grants if g.community_code is not None}
-    codes |= {c.code for c in places.communities if c.township_code in townships}
-    return [c.code for c in places.communities if c.code in codes]
-
-
 def refusal(context: BotContext, actor: Actor, decision: Decision, community: str | None) -> str:
     """Why not, in words: staff only; another community's matter (naming the person's
     own, so they know whom to ask); not this position."""
-    yours = communities_of(context, actor)
+    yours = communities_served(actor, context.services.places)
     painter = RolesPainter(context.t, context.services.places)
     return context.t(
         REFUSAL_TEXT[decision],

@@ -110,7 +110,8 @@ REASON_TEXT: Final = {
 def unit_text(
     painter: Painter, compound_code: str | None, building_code: str | None, unit: str | None
 ) -> str:
-    """A unit for a sentence, HTML-escaped: "河东花园 2号楼 3单元502"."""
+    """A unit for a sentence, HTML-escaped: compound, building and unit label in the
+    reader's language (``residents.building.label`` names the building)."""
     names = place_names(painter.places, None, compound_code, building_code)
     parts = [painter.place(names.compound)]
     if names.building is not None:

@@ -2,7 +2,7 @@
 
 Filing (``/report``, ``/myreports``), handling (``/queue``, the cards, notices) and
 ``/stats`` all name the same things. Naming them in one place keeps one report
-from being "已办结" on the card and "已关闭" in ``/myreports``, and keeps escaping
+from being called one thing on the card and another in ``/myreports``, and keeps escaping
 in one convention: every function here returns PLAIN text. Callers escape once
 with :func:`bot.html.escape` when the text goes into an HTML message and use it
 as is on a button label (labels are not parsed as HTML, so an escaped ``a&amp;b``

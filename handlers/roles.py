@@ -13,7 +13,7 @@ Syntax (private chats; codes as in ``config.toml``)::
     /staff [COMMUNITY]
     /audit [COMMUNITY] [ENTRY_ID]          /audit HD 1234         (entries older than 1234)
 
-Chinese role, position and tag names work too (书记, 网格员, 管理员, 专家 ...).
+Chinese role, position and tag names work too (the words ``civic.roles_admin`` parses).
 Each handler parses, calls a use case of :mod:`civic.roles_admin`, and renders
 the outcome through :mod:`handlers.roles_views`; every refusal says why
 (:class:`civic.roles.Decision`).

@@ -159,7 +159,7 @@ class RolesPainter:
     # -- names --------------------------------------------------------------------------
 
     def role(self, role: Role, position: Position | None = None) -> str:
-        """A staff member is named by their position (书记); others by their role."""
+        """A staff member is named by their position (secretary ...); others by their role."""
         if role is Role.STAFF and position is not None:
             return self.t(POSITION_NAME[position])
         return self.t(ROLE_NAME[role])

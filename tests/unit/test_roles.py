@@ -25,6 +25,8 @@ from civic.roles import (
     Role,
     Scope,
     ScopeKind,
+    admin_communities,
+    communities_served,
     decide,
     may_grant,
     secretary_of,
@@ -295,3 +297,16 @@ def test_every_staff_command_in_a_menu_is_allowed_somewhere(name: str) -> None:
             name,
             command.name,
         )
+
+
+def test_the_communities_an_actor_serves_are_their_grants_and_their_admin_scope() -> None:
+    township = next(iter({c.township_code for c in PLACES.communities}))
+    in_township = [c.code for c in PLACES.communities if c.township_code == township]
+    admin = Actor(2, (Grant(2, Role.ADMIN, Scope(ScopeKind.TOWNSHIP, township)),))
+    assert admin_communities(admin, PLACES) == in_township
+    assert communities_served(admin, PLACES) == in_township
+    clerk = staff(Position.CLERK)
+    assert admin_communities(clerk, PLACES) == []
+    assert communities_served(clerk, PLACES) == [OWN]
+    county = with_config_admins(Actor(3), [3])
+    assert admin_communities(county, PLACES) == [c.code for c in PLACES.communities]
