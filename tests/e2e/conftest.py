@@ -7,6 +7,7 @@ database kind are shared by the whole session (starting them is the slow part).
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import socket
@@ -17,13 +18,14 @@ import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import pytest
 
 from tests.conftest import POSTGRES_URL, require_postgres
 from tests.e2e.configs import config_with
 from tests.helpers import ROOT, SHIPPED_CONFIG
-from tgemu.client import EmulatorClient, EmulatorError, EmulatorUser
+from tgemu.client import EmulatorClient, EmulatorUser
 
 LIMIT_SCALE = 10
 """The bot's ``[sending]`` limits and the emulator's flood limits (when a test turns them
@@ -32,9 +34,13 @@ on) are both this many times Telegram's, so that tests of pacing take seconds.""
 BOT_TOKEN = f"{6_000_000_000 + secrets.randbelow(1_000_000)}:{secrets.token_urlsafe(30)}"
 SIGNING_KEY = secrets.token_urlsafe(32)
 
-COUNTY_ADMIN_ID = 5_100_000_001
-"""The one person ``[admins] telegram_ids`` makes a county admin in the e2e config: tests
-make everyone else staff, grid worker or admin the way a county would, by ``/grant``."""
+COUNTY_ADMIN_IDS: Final = tuple(range(5_100_000_001, 5_100_000_201))
+"""The people ``[admins] telegram_ids`` makes county admins in the e2e config: each test
+that asks for :func:`county_admin` gets one of its own, so no test inherits another's
+messages or its place in the flood limit. Everyone else is made staff, grid worker or
+admin the way a county would, by ``/grant``."""
+
+_admins_handed_out = itertools.count()
 
 
 def free_port() -> int:
@@ -96,7 +102,7 @@ def scaled_config(directory: Path, scale: int = LIMIT_SCALE) -> Path:
     """The shipped config with ``[sending]`` limits ``scale`` times higher and one county admin."""
     shipped = tomllib.loads(SHIPPED_CONFIG.read_text(encoding="utf-8"))["sending"]
     limits = {key: shipped[key] * scale for key in SENDING_LIMITS}
-    return config_with(directory, telegram_ids=[COUNTY_ADMIN_ID], **limits)
+    return config_with(directory, telegram_ids=list(COUNTY_ADMIN_IDS), **limits)
 
 
 @dataclass
@@ -183,12 +189,6 @@ async def emulator(emulator_url: str, bot: BotProcess) -> AsyncIterator[Emulator
 
 @pytest.fixture
 async def county_admin(emulator: EmulatorClient) -> EmulatorUser:
-    """The county admin of the e2e config (:data:`COUNTY_ADMIN_ID`), one user for the session."""
-    try:
-        admin = await emulator.user(COUNTY_ADMIN_ID)
-    except EmulatorError:  # not created yet in this emulator
-        return await emulator.create_user(
-            first_name="县管理员", language_code="zh-hans", id=COUNTY_ADMIN_ID
-        )
-    _, admin.cursor = await admin.events(0)  # past what earlier tests' answers left
-    return admin
+    """A county admin of the e2e config (:data:`COUNTY_ADMIN_IDS`), new for this test."""
+    admin_id = COUNTY_ADMIN_IDS[next(_admins_handed_out)]
+    return await emulator.create_user(first_name="县管理员", language_code="zh-hans", id=admin_id)
