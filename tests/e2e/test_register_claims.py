@@ -114,11 +114,16 @@ async def test_an_admin_approves_a_claim_with_a_deed_photo_and_the_resident_beco
     assert "this is for community staff" in (refused.text or "")
 
     await ask(county_admin, "/claims JFL", "解放路社区有", "待审核")
-    card = await county_admin.wait_for(saying("Ann Montgomery"), timeout=WAIT)
+    # The card, not the new-claim notice every county admin also gets (it names her too).
+    card = await county_admin.wait_for(
+        lambda m: saying("Ann Montgomery")(m) and "通过" in m.button_texts, timeout=WAIT
+    )
     assert card.button_texts == ["通过", "不通过", "查看房产证照片"]
     press = await county_admin.press(card, text="查看房产证照片")
     await press.answer(timeout=WAIT)
-    deed = await county_admin.wait_for(saying("房产证照片"), timeout=WAIT)
+    deed = await county_admin.wait_for(
+        lambda m: saying("房产证照片")(m) and m.photo is not None, timeout=WAIT
+    )
     assert deed.photo
     approved = await tap(county_admin, card, "通过")
     assert "已通过" in (approved.text or "")
