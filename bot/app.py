@@ -9,16 +9,15 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.callbacks import LOCATION_PURPOSE, CallbackCodec, derived_key
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.context import SERVICES_KEY, BotContext, Services
+from bot.context import SERVICES_KEY, BotContext, Services, services_of
 from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.processing import PerUserOrderedProcessor
 from bot.ratelimit import PriorityRateLimiter
 from bot.sender import OutboxSender
 from civic.flood import FloodControl
-from handlers import register_all
+from handlers import register_all, register_jobs
 from scheduler import JobRegistry
-from scheduler import register_all as register_jobs
 from scheduler.ticker import RetryPolicy, Ticker
 from storage.database import Database
 
@@ -89,11 +88,16 @@ def build_application(
     return application
 
 
-def build_ticker(settings: Settings, database: Database) -> Ticker:
-    """The scheduler's tick, knowing every capability's job kinds (``[scheduler]``)."""
+def build_ticker(application: Application) -> Ticker:  # type: ignore[type-arg]
+    """The scheduler's tick, knowing every capability's job kinds (``[scheduler]``).
+
+    Job handlers render messages with the application's services (catalogs, buttons).
+    """
+    services = services_of(application)
+    database = services.database
     jobs = JobRegistry()
-    register_jobs(jobs)
-    config = settings.config.scheduler
+    register_jobs(jobs, services)
+    config = services.settings.config.scheduler
     return Ticker(
         database,
         jobs,

@@ -107,7 +107,7 @@ async def _serve(
     application = build_application(
         settings, database, token=token, api_url=api_url, signing_key=signing_key, clock=clock
     )
-    ticker = build_ticker(settings, database)
+    ticker = build_ticker(application)
     feeder = InboxFeeder(application, database)
     processor = application.update_processor
     if not isinstance(processor, PerUserOrderedProcessor):

@@ -8,6 +8,8 @@ Handlers hold no SQL, no rules and no literal text: texts come from the catalogs
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from telegram.ext import Application
 
 from handlers import (
@@ -24,6 +26,10 @@ from handlers import (
     residents_data,
     roles,
 )
+
+if TYPE_CHECKING:
+    from bot.context import Services
+    from scheduler.registry import JobRegistry
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
@@ -43,6 +49,14 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     flows.register(application)  # /cancel and free text, for whichever flow a person is in
     common.register_fallbacks(application)
     guards.register_fallbacks(application)
+
+
+def register_jobs(jobs: JobRegistry, services: Services) -> None:
+    """Register every capability's scheduled job kinds, in one place (:mod:`scheduler`).
+
+    A capability's ``register_jobs(jobs, services)`` sits in its handlers module:
+    its jobs render messages with the same catalogs and buttons as its handlers.
+    """
 
 
 def start_up(application: Application) -> None:  # type: ignore[type-arg]

@@ -6,19 +6,14 @@ by ``(kind, key)`` (:class:`civic.ports.DueJobsRepository`), the tick
 has become useless, and APScheduler only calls the tick
 (:mod:`scheduler.jobqueue`), so a restart never runs a due item twice (spec 01
 and 06, R4).
+
+Each capability registers its job kinds next to its Telegram handlers
+(:func:`handlers.register_jobs`), because a job renders messages with the same
+catalogs and buttons as they do.
 """
 
 from __future__ import annotations
 
 from scheduler.registry import JobHandler, JobRegistry
 
-
-def register_all(registry: JobRegistry) -> None:
-    """Register every capability's job kinds, in one place.
-
-    Each capability that schedules work adds a ``register(registry)`` call here
-    (``sessions``, ``ballots``, ...), next to its handlers' in ``handlers``.
-    """
-
-
-__all__ = ["JobHandler", "JobRegistry", "register_all"]
+__all__ = ["JobHandler", "JobRegistry"]
