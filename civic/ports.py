@@ -350,6 +350,16 @@ class ReportsRepository(Protocol):
 
     async def feedback(self, report_id: int) -> list[Feedback]: ...
 
+    async def rate_feedback(self, resolve_event_id: int, rating: int) -> bool:
+        """Set the 1-5 rating of one answered resolution once; ``False`` if it had one
+        already or nobody answered it."""
+        ...
+
+    async def comment_feedback(self, resolve_event_id: int, comment: str) -> bool:
+        """Set the comment of one answered resolution once; ``False`` if it had one
+        already or nobody answered it."""
+        ...
+
     async def open_taken_by(self, user_id: int, community_code: str) -> list[Report]:
         """Open reports of the community this person accepted (a revoke hands them over)."""
         ...

@@ -59,6 +59,7 @@ from civic.reports import (
     decide_action,
 )
 from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
+from civic.reports_expiry import schedule_expiry
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Role, ScopeKind, admin_communities, admin_covers
@@ -275,6 +276,9 @@ class DeadlineRules:
 
     policy: DeadlinePolicy
     calendar: WorkingCalendar
+    confirm_fixed_days: int = 7
+    """``[reports] confirm_fixed_days``: an unanswered "Is it fixed?" closes the report
+    after this many days (:mod:`civic.reports_expiry`)."""
 
 
 # -- acting ------------------------------------------------------------------------------------
@@ -463,6 +467,8 @@ async def handle_report(
                 )
             )
         await uow.audit.record(_audit_entry(changed, event, actor, update_id))
+        if action is ReportAction.RESOLVE:
+            await schedule_expiry(uow, changed, event, now, deadlines.confirm_fixed_days)
         await tell_reporter(uow, changed, event, notices, now)
         await _close_note_flow(uow, actor.user_id, update_id, now, album=album, event=event)
         await uow.commit()

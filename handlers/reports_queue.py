@@ -84,7 +84,11 @@ def deadline_rules(services: Services) -> DeadlineRules:
     """The deadline periods of ``config.toml`` and the working calendar filing shares
     (:func:`bot.config.reports.working_calendar_from_config`, built once)."""
     config = services.settings.config
-    return DeadlineRules(deadline_policy_from_config(config), working_calendar_from_config(config))
+    return DeadlineRules(
+        deadline_policy_from_config(config),
+        working_calendar_from_config(config),
+        config.reports.confirm_fixed_days,
+    )
 
 
 def notices_of(context: BotContext) -> OutboxNotices:

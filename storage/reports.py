@@ -308,6 +308,31 @@ class SqlReportsRepository:
         )
         return bool(inserted.rowcount)
 
+    async def rate_feedback(self, resolve_event_id: int, rating: int) -> bool:
+        """Set the rating once: the ``rating IS NULL`` condition makes a second, different
+        press lose in the database, whichever transaction comes first."""
+        changed = await self._conn.execute(
+            update(report_feedback)
+            .where(
+                (report_feedback.c.resolve_event_id == resolve_event_id)
+                & report_feedback.c.rating.is_(None)
+            )
+            .values(rating=rating)
+        )
+        return bool(changed.rowcount)
+
+    async def comment_feedback(self, resolve_event_id: int, comment: str) -> bool:
+        """Set the comment once (``comment IS NULL``), as :meth:`rate_feedback`."""
+        changed = await self._conn.execute(
+            update(report_feedback)
+            .where(
+                (report_feedback.c.resolve_event_id == resolve_event_id)
+                & report_feedback.c.comment.is_(None)
+            )
+            .values(comment=comment)
+        )
+        return bool(changed.rowcount)
+
     async def feedback(self, report_id: int) -> list[Feedback]:
         rows = await self._conn.execute(
             select(report_feedback)
