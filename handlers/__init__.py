@@ -19,7 +19,10 @@ from handlers import (
     outbox,
     register_claims,
     reports,
+    reports_feedback,
+    reports_monthly,
     reports_queue,
+    reports_reminders,
     reports_stats,
     residents,
     residents_codes,
@@ -44,6 +47,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     reports_stats.register(application)
     reports.register(application)
     reports_queue.register(application)
+    reports_feedback.register(application)
     common.register(application)
     # Catch-alls last: in a group only the first matching handler runs.
     flows.register(application)  # /cancel and free text, for whichever flow a person is in
@@ -57,12 +61,17 @@ def register_jobs(jobs: JobRegistry, services: Services) -> None:
     A capability's ``register_jobs(jobs, services)`` sits in its handlers module:
     its jobs render messages with the same catalogs and buttons as its handlers.
     """
+    reports_feedback.register_jobs(jobs, services)
+    reports_reminders.register_jobs(jobs, services)
+    reports_monthly.register_jobs(jobs, services)
 
 
 def start_up(application: Application) -> None:  # type: ignore[type-arg]
-    """Once the application runs: the residents' languages, and the command menus.
+    """Once the application runs: the residents' languages, the command menus, and the
+    job of the month's report to the townships.
 
     In the background, so that receiving updates does not wait for them (P5).
     """
     application.create_task(residents.load_profiles(application), name="load-profiles")
     application.create_task(roles.set_command_menus(application), name="command-menus")
+    application.create_task(reports_monthly.ensure_job(application), name="monthly-report")

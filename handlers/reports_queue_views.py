@@ -51,6 +51,9 @@ MORE: Final = "rq_more"
 CANCEL: Final = "rq_cancel"
 ANSWER: Final = "rq_answer"
 DONE: Final = "rq_done"
+FIXED: Final = "rf_fixed"
+""""Is it fixed?" Yes/No (:mod:`handlers.reports_feedback`): report id, resolve event id,
+``y`` or ``n``."""
 
 STATE_CODE: Final = {
     ReportState.SUBMITTED: "s",
@@ -281,6 +284,9 @@ class CardPainter:
             rows.append(
                 [self.painter.button(self.text("reports.thread.answer"), ANSWER, report.id)]
             )
+        resolution = fixed_awaited(report, roles, events)
+        if resolution is not None:
+            rows.append(self.fixed_row(report.id, resolution))
         text = self.card_text(
             report,
             photos=photos,
@@ -289,6 +295,16 @@ class CardPainter:
             events=events,
         )
         return Screen(text, InlineKeyboardMarkup(rows) if rows else None)
+
+    def fixed_row(self, report_id: int, resolve_event_id: int) -> list[InlineKeyboardButton]:
+        """ "Is it fixed?" Yes / No about one resolution (its resolve event)."""
+        return [
+            self.painter.button(self.text(label), FIXED, report_id, resolve_event_id, answer)
+            for label, answer in (
+                (N_("reports.feedback.yes"), "y"),
+                (N_("reports.feedback.no"), "n"),
+            )
+        ]
 
     def too_late(self, viewer_id: int, action: ReportAction | None, report: Report | None) -> str:
         """Why a press came too late, plain text (an alert): who has it, in words — the
@@ -387,6 +403,19 @@ def answer_awaited(
     return bool(asked) and asked[-1] is ReportAction.ASK
 
 
+def fixed_awaited(
+    report: Report, roles: Collection[ActorRole], events: Sequence[ReportEvent]
+) -> int | None:
+    """The resolve event an on-behalf report's filer answers "Is it fixed?" about on the
+    card (for the resident without Telegram), while it is resolved; else ``None``."""
+    if not report.reporter.on_behalf or ActorRole.REPORTER not in roles:
+        return None
+    if report.state is not ReportState.RESOLVED:
+        return None
+    resolved = [e for e in events if e.kind is ReportAction.RESOLVE and e.id is not None]
+    return resolved[-1].id if resolved else None
+
+
 # -- notices -----------------------------------------------------------------------------------
 
 NOTICE_TEXT: Final = {
@@ -432,6 +461,9 @@ class OutboxNotices:
         if event.kind is ReportAction.ASK:
             button = cards.painter.button(cards.text("reports.thread.answer"), ANSWER, report.id)
             markup = InlineKeyboardMarkup([[button]]).to_dict()
+        elif event.kind is ReportAction.RESOLVE and event.id is not None:
+            text += "\n\n" + cards.text(N_("reports.feedback.question"))
+            markup = InlineKeyboardMarkup([cards.fixed_row(report.id, event.id)]).to_dict()
         return _message(report.reporter.user_id or 0, text, event, markup)
 
     def to_worker(

@@ -1,0 +1,231 @@
+"""After resolution: the reporter's "Is it fixed?", rating and comment, and the expiry job.
+
+Each handler parses the press or text, calls a use case of
+:mod:`civic.reports_feedback` (which commits before anything is sent) and shows
+the outcome through :mod:`handlers.reports_feedback_views`. The Yes/No message
+(the resolution notice, or an on-behalf report's card) is edited in place: to
+the rating after "Yes", to "what is still wrong?" after "No".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.context import BotContext, Services
+from bot.i18n import N_
+from civic.flows import Flow
+from civic.jobs import DueJob
+from civic.reports_expiry import EXPIRE_JOB
+from civic.reports_feedback import (
+    FEEDBACK_FLOW,
+    CommentKind,
+    FeedbackDraft,
+    FeedbackOutcome,
+    FeedbackResult,
+    answer_fixed,
+    comment_resolution,
+    expire_resolution,
+    rate_resolution,
+    skip_comment,
+)
+from civic.roles import Actor
+from handlers import flows
+from handlers.buttons import acknowledge, on_button, pressed
+from handlers.flows import edit
+from handlers.permissions import actor_of
+from handlers.reports_feedback_views import (
+    COMMENT_KEPT,
+    RATE,
+    SKIP,
+    FeedbackNotices,
+    comment_prompt,
+    rating_prompt,
+    thanks,
+)
+from handlers.reports_queue import cards_of, deadline_rules, notices_of
+from handlers.reports_queue_views import FIXED, OutboxNotices
+
+if TYPE_CHECKING:
+    from scheduler.registry import JobRegistry
+    from storage.uow import SqlUnitOfWork
+
+
+COMMENT_RESUME: Final = N_("reports.feedback.comment_resume")
+
+
+def feedback_notices(context: BotContext) -> FeedbackNotices:
+    return FeedbackNotices(notices_of(context))
+
+
+async def refused(update: Update, context: BotContext, result: FeedbackResult) -> bool:
+    """Answer a press that came to nothing; ``True`` if so (the caller shows nothing more)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return True
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if result.outcome is FeedbackOutcome.NOT_FOUND:
+        await acknowledge(query, context.t("reports.card.not_found"), alert=True)
+        await flows.retire_keyboard(context, chat_id, message_id)
+        return True
+    if result.outcome is FeedbackOutcome.REFUSED:
+        await acknowledge(query, context.t("reports.card.not_yours"), alert=True)
+        return True
+    if result.outcome is FeedbackOutcome.STALE:
+        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
+        await flows.retire_keyboard(context, chat_id, message_id)
+        return True
+    if result.outcome is FeedbackOutcome.ALREADY:
+        await acknowledge(query, context.t("reports.feedback.already_rated"), alert=True)
+        return True
+    return False
+
+
+async def fixed(update: Update, context: BotContext) -> None:
+    """ "Yes, it is fixed" (closed; then the rating) or "No" (reopened; then what is wrong)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
+        return
+    services = context.services
+    button = pressed(context)
+    report_id, resolve_event_id = button.int_arg(0), button.int_arg(1)
+    yes = len(button.args) > 2 and button.args[2] == "y"
+    actor = await actor_of(context, user.id)
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    result = await answer_fixed(
+        services.database.uow(),
+        actor,
+        report_id,
+        resolve_event_id,
+        yes,
+        places=services.places,
+        now=services.clock.now(),
+        update_id=update.update_id,
+        notices=feedback_notices(context),
+        deadlines=deadline_rules(services),
+        message_id=message_id,
+    )
+    if await refused(update, context, result) or result.report is None:
+        return
+    await acknowledge(query)
+    services.sender.wake()
+    cards = cards_of(context)
+    if result.fixed:
+        screen = rating_prompt(cards, result.report, resolve_event_id)
+    else:
+        screen = comment_prompt(cards, result.report, CommentKind.WRONG)
+    await edit(context, chat_id, message_id, screen)
+
+
+async def rate(update: Update, context: BotContext) -> None:
+    """A rating 1-5: kept with the "Yes"; then an optional comment."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
+        return
+    services = context.services
+    button = pressed(context)
+    rating = button.int_arg(2)
+    if not 1 <= rating <= 5:
+        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
+        return
+    actor = await actor_of(context, user.id)
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    result = await rate_resolution(
+        services.database.uow(),
+        actor,
+        button.int_arg(0),
+        button.int_arg(1),
+        rating,
+        places=services.places,
+        now=services.clock.now(),
+        update_id=update.update_id,
+        message_id=message_id,
+    )
+    if await refused(update, context, result) or result.report is None:
+        return
+    await acknowledge(query)
+    screen = comment_prompt(cards_of(context), result.report, CommentKind.FIXED, rating)
+    await edit(context, chat_id, message_id, screen)
+
+
+async def skip(update: Update, context: BotContext) -> None:
+    """ "Skip": no comment."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
+        return
+    services = context.services
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if not await skip_comment(services.database.uow(), user.id, services.clock.now()):
+        await acknowledge(query, context.t("common.button.stale"), alert=True)
+        await flows.retire_keyboard(context, chat_id, message_id)
+        return
+    await acknowledge(query)
+    await edit(context, chat_id, message_id, thanks(cards_of(context)))
+
+
+async def comment_text(update: Update, context: BotContext, flow: Flow) -> None:
+    """The typed comment: kept with the answer (and, when still wrong, passed on)."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    services = context.services
+    actor: Actor = await actor_of(context, flow.user_id)
+    result = await comment_resolution(
+        services.database.uow(),
+        actor,
+        flow,
+        message.text,
+        places=services.places,
+        now=services.clock.now(),
+        update_id=update.update_id,
+        notices=feedback_notices(context),
+    )
+    if result.outcome is FeedbackOutcome.COMMENT_EMPTY:
+        await message.reply_text(context.t("reports.card.note_empty", max=1000))
+        return
+    if result.outcome is FeedbackOutcome.COMMENT_TOO_LONG:
+        await message.reply_text(context.t("reports.card.note_too_long", max=1000))
+        return
+    if result.outcome is FeedbackOutcome.REFUSED:
+        await message.reply_text(context.t("reports.card.not_yours"))
+        return
+    if result.outcome is FeedbackOutcome.NOT_FOUND:
+        await message.reply_text(context.t("reports.card.not_found"))
+        return
+    services.sender.wake()
+    draft = FeedbackDraft.of(flow)
+    kind = draft.kind if draft is not None else CommentKind.FIXED
+    await message.reply_text(context.t(COMMENT_KEPT[kind]))
+    if flow.message_id is not None:
+        await flows.retire_keyboard(context, message.chat_id, flow.message_id)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(on_button(fixed, FIXED))
+    application.add_handler(on_button(rate, RATE))
+    application.add_handler(on_button(skip, SKIP))
+    flows.register_flow(
+        FEEDBACK_FLOW,
+        on_text=comment_text,
+        resume_hint=COMMENT_RESUME,
+        takes_replays=True,
+    )
+
+
+def register_jobs(jobs: JobRegistry, services: Services) -> None:
+    """``reports.expire``: close a resolution nobody answered, and tell the reporter."""
+    notices = FeedbackNotices(OutboxNotices(services.catalogs, services.buttons, services.places))
+
+    async def expire(uow: SqlUnitOfWork, job: DueJob, now: datetime) -> None:
+        await expire_resolution(
+            uow,
+            int(job.payload["report_id"]),
+            int(job.payload["resolve_event_id"]),
+            now,
+            notices,
+        )
+
+    jobs.add(EXPIRE_JOB, expire)
