@@ -76,6 +76,7 @@ from civic.reports import (
     normalise_phone,
 )
 from civic.reports_deadlines import DeadlinePolicy, deadlines_at_submission
+from civic.reports_reminders import DeskNotices, schedule_deadline_jobs, tell_desk
 from civic.reports_routing import Route, RoutingRule, route
 from civic.residents import Resident
 from civic.roles import Actor, Role
@@ -940,6 +941,7 @@ async def answer_report(
     now: datetime,
     update_id: int,
     message_id: int | None,
+    desk_notices: DeskNotices | None = None,
 ) -> FileResult:
     """Apply a press, a text, a photo, a voice note or a pin to the person's filing flow.
 
@@ -974,7 +976,16 @@ async def answer_report(
             )
         if outcome is FileOutcome.CONFIRMED:
             return await _submit(
-                uow, actor, flow, transition.draft, resident, places, policy, now, update_id
+                uow,
+                actor,
+                flow,
+                transition.draft,
+                resident,
+                places,
+                policy,
+                now,
+                update_id,
+                desk_notices,
             )
         if outcome not in _SAVED_OUTCOMES:
             return FileResult(outcome, flow)
@@ -1110,7 +1121,10 @@ async def _submit(
     policy: FilingPolicy,
     now: datetime,
     update_id: int,
+    desk_notices: DeskNotices | None = None,
 ) -> FileResult:
+    """File the report; in the same unit of work, its deadline jobs and the desk's
+    notice (:mod:`civic.reports_reminders`), so each exists exactly when the report does."""
     user_id = actor.user_id
     already = await uow.reports.filed_by_update(update_id)
     if already is not None:  # the flow row was lost, the report was not: never file twice
@@ -1162,6 +1176,9 @@ async def _submit(
                 update_id=update_id,
             )
         )
+    await schedule_deadline_jobs(uow, report, now, places.timezone_of(report.community_code))
+    if desk_notices is not None:
+        await tell_desk(uow, report, event_id, desk_notices, now)
     finished = flow.moved(
         step=Step.DONE.value,
         # The report holds the files now; the finished draft keeps no copy of their keys.

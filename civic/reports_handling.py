@@ -61,6 +61,7 @@ from civic.reports import (
 from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
 from civic.reports_expiry import schedule_expiry
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
+from civic.reports_reminders import DeskNotices, schedule_deadline_jobs, tell_desk
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Role, ScopeKind, admin_communities, admin_covers
 from civic.workdays import WorkingCalendar
@@ -404,6 +405,7 @@ async def handle_report(
     reason: RejectReason | None = None,
     target: Assignee | None = None,
     album: str | None = None,
+    desk_notices: DeskNotices | None = None,
 ) -> HandleResult:
     """Take ``action`` on a report from its card (accept, progress, resolve, reject,
     reassign, ask), as ``actor``; see the module docstring for the steps.
@@ -414,6 +416,7 @@ async def handle_report(
     :func:`reassign_targets`). ``photos``: Telegram file ids (progress, resolve), at
     most :data:`MAX_NOTE_PHOTOS`. ``album``: the media group of the captioned photo
     that took the action; the note flow then waits for the album's other photos.
+    ``desk_notices``: renders the new desk's notice of a reassignment.
     """
     if action not in CARD_ACTIONS:
         raise ValueError(f"not a card action: {action}")
@@ -469,6 +472,13 @@ async def handle_report(
         await uow.audit.record(_audit_entry(changed, event, actor, update_id))
         if action is ReportAction.RESOLVE:
             await schedule_expiry(uow, changed, event, now, deadlines.confirm_fixed_days)
+        if action is ReportAction.REASSIGN:
+            # A fresh accept deadline for the new desk (its own jobs; the old ones
+            # find the deadline changed and do nothing), and the new desk is told.
+            timezone = places.timezone_of(changed.community_code)
+            await schedule_deadline_jobs(uow, changed, now, timezone)
+            if desk_notices is not None and event.id is not None:
+                await tell_desk(uow, changed, event.id, desk_notices, now)
         await tell_reporter(uow, changed, event, notices, now)
         await _close_note_flow(uow, actor.user_id, update_id, now, album=album, event=event)
         await uow.commit()

@@ -64,6 +64,7 @@ from handlers.buttons import acknowledge, on_button, pressed
 from handlers.flows import edit_flow
 from handlers.permissions import actor_of
 from handlers.reports_names import largest_photo
+from handlers.reports_reminders import desk_notices_of
 from handlers.reports_views import (
     ANONYMOUS,
     ANYWAY,
@@ -200,6 +201,7 @@ async def apply(
         services.clock.now(),
         update.update_id,
         message_id,
+        desk_notices=desk_notices_of(services),
     )
 
 

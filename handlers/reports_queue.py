@@ -73,6 +73,7 @@ from handlers.reports_queue_views import (
     CardPainter,
     OutboxNotices,
 )
+from handlers.reports_reminders import desk_notices_of
 from handlers.residents import painter_of
 from handlers.residents_views import Screen
 
@@ -314,6 +315,7 @@ async def handle(
         update_id=update.update_id,
         notices=notices_of(context),
         deadlines=deadline_rules(services),
+        desk_notices=desk_notices_of(services),
         **kwargs,  # type: ignore[arg-type]
     )
 
