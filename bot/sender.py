@@ -14,7 +14,9 @@ outcome is written back to the row:
 * 403 (blocked, deactivated) and 400 "chat not found": the chat is marked
   unreachable and its pending rows are closed; an unblocking ``my_chat_member``
   update makes it reachable again (:func:`record_reachable`);
-* other 400s: ``failed`` with Telegram's description, never retried.
+* other 400s: ``failed`` with Telegram's description, never retried;
+* a document row whose own file (:func:`civic.outbox.inline_file`) cannot be
+  decoded: ``failed``, never retried.
 
 A row stays pending until its outcome is committed, so a crash can send a row
 twice (at most :attr:`OutboxSender.window` rows are in flight) but never lose
@@ -33,13 +35,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.batching import GroupCommit
 from bot.ratelimit import retry_after_seconds
-from civic.outbox import MessageKind, retry_delay_seconds
+from civic.outbox import BadInlineFile, MessageKind, read_inline_file, retry_delay_seconds
 from storage.database import Database
 from storage.outbox import OutboxRow
 
@@ -188,6 +190,8 @@ class OutboxSender:
                 await self._fail(row, f"BadRequest: {error.message}")
         except ChatMigrated as error:
             await self._fail(row, f"ChatMigrated: the group is now {error.new_chat_id}")
+        except BadInlineFile as error:
+            await self._fail(row, f"BadInlineFile: {error}")
         except TelegramError as error:  # 5xx, network errors, timeouts
             attempts = row.attempts + 1
             reason = f"{type(error).__name__}: {error.message}"
@@ -223,6 +227,10 @@ class OutboxSender:
             return await self._bot.send_message(row.chat_id, rate_limit_args=limits, **payload)
         if row.kind is MessageKind.PHOTO:
             return await self._bot.send_photo(row.chat_id, rate_limit_args=limits, **payload)
+        inline = read_inline_file(payload.get("document"))
+        if inline is not None:  # a file the bot made, carried by the row itself
+            data, filename = inline
+            payload["document"] = InputFile(data, filename=filename)
         return await self._bot.send_document(row.chat_id, rate_limit_args=limits, **payload)
 
     async def _retry(

@@ -8,6 +8,8 @@ sender delivers it. Nothing in this module talks to Telegram or SQL.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -50,7 +52,8 @@ class OutgoingMessage:
     """One message to one chat, as a service asks for it.
 
     ``payload`` holds the Bot API arguments besides ``chat_id`` (``text``,
-    ``parse_mode``, ``reply_markup`` as a dict, ``photo`` as a file id, ...).
+    ``parse_mode``, ``reply_markup`` as a dict, ``photo`` as a file id, ...);
+    a ``document`` the bot made itself travels in the row (:func:`inline_file`).
     ``dedupe_key`` makes enqueueing idempotent: a redelivered update or a re-run
     job that enqueues the same key again queues nothing (quality bar R5).
     """
@@ -77,3 +80,43 @@ def retry_delay_seconds(attempts: int, *, base: float = 2.0, cap: float = 300.0)
     if attempts < 1:
         return 0.0
     return float(min(cap, base ** min(attempts, 32)))
+
+
+MAX_INLINE_FILE_BYTES = 2 * 1024 * 1024
+"""The largest file a row may carry itself: a monthly workbook is tens of kilobytes,
+and every byte is kept in the database with the row."""
+
+
+class BadInlineFile(ValueError):
+    """A row's inline file cannot be read back: sending it again would fail again."""
+
+
+def inline_file(data: bytes, filename: str) -> dict[str, str]:
+    """A ``document`` argument that carries the file itself (base64) in the JSON payload.
+
+    For files the bot makes (the monthly XLSX): Telegram has no file id for them
+    yet, and a temporary file or URL would be gone after a crash, while the row
+    survives it. The sender turns it back into an upload (:func:`read_inline_file`).
+    """
+    if len(data) > MAX_INLINE_FILE_BYTES:
+        raise ValueError(f"an inline file has at most {MAX_INLINE_FILE_BYTES} bytes")
+    if not filename or "/" in filename:
+        raise ValueError("an inline file needs a plain file name")
+    return {"base64": base64.b64encode(data).decode("ascii"), "filename": filename}
+
+
+def read_inline_file(value: object) -> tuple[bytes, str] | None:
+    """The bytes and file name of an :func:`inline_file` argument; ``None`` for a file id or URL.
+
+    Raises :class:`BadInlineFile` when it is an inline file that cannot be decoded.
+    """
+    if not isinstance(value, Mapping) or "base64" not in value:
+        return None
+    try:
+        data = base64.b64decode(str(value["base64"]), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise BadInlineFile(f"undecodable inline file: {error}") from error
+    filename = value.get("filename")
+    if not isinstance(filename, str) or not filename:
+        raise BadInlineFile("an inline file without a file name")
+    return data, filename

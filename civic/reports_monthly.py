@@ -1,0 +1,289 @@
+"""The monthly XLSX report each township receives by itself (spec 02, Views).
+
+Spec 02: "a monthly XLSX report per community for the township (the seed
+complains that staff drown in paperwork: this one writes itself)". At 09:00 on
+the 1st of every month, in the county's time zone, the scheduler runs the job
+``reports.monthly`` keyed by the month just ended (``2026-11``): for every
+community it reads that month's figures (the same ones ``/stats`` shows,
+:func:`civic.reports_stats.read_month_figures`, the month taken in the
+community's own time zone as ``/stats`` does), and queues the same XLSX as the
+``/stats`` button through the outbox, with a short summary caption, in each
+recipient's language.
+
+Who receives it
+---------------
+The admins whose scope is the community's township: the township is who the
+spec names. When the township has no admin in the bot, the county's admins (a
+grant with county scope in the database) receive it instead, so the paperwork
+still reaches the level above the community. The people listed in ``[admins]
+telegram_ids`` are not recipients: that list is the operator's way in (so a
+county cannot lock itself out), not a mailing list; a county official who wants
+the report is granted a role with ``/grant``. The community's secretary gets
+no copy: the report is for the township, and the secretary reads the same
+figures any day with ``/stats``. A community with nobody to receive its report
+is skipped and said so in the outcome (the job logs it).
+
+Exactly once
+------------
+* The job for month M schedules the job for the next month in its own unit of
+  work, so the chain goes on exactly when a month's documents are committed
+  (:class:`civic.ports.DueJobsRepository`: one job per ``(kind, key)``).
+* At start-up the bot makes sure the job of the month being reported exists
+  (:func:`ensure_monthly_job`): the first deployment, and a chain broken by a
+  job that failed for good, start again; scheduling an existing job changes
+  nothing.
+* A job that runs late (the bot was down on the 1st) sends every month that has
+  fallen due since, oldest first, at most :data:`MAX_LATE_MONTHS` of them (older
+  ones are read with ``/stats COMMUNITY YYYY-MM``), then schedules the month
+  being reported now.
+* Every document has the outbox key ``reports.monthly:<month>:<community>:to:<chat>``:
+  a month reached by two jobs (a late chain catching up a month whose job
+  start-up had already scheduled) is still queued once per recipient.
+
+No Telegram, no SQL, no clock: ``now`` is passed in, the files are rendered
+through :class:`MonthlyFiles` (the handlers implement it with the catalogs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, Protocol
+from zoneinfo import ZoneInfo
+
+from civic.outbox import MessageKind, OutgoingMessage, inline_file
+from civic.places import Community, Places
+from civic.reports_stats import MonthFigures, Period, month_period, parse_month, read_month_figures
+from civic.roles import Grant, Role, ScopeKind
+
+if TYPE_CHECKING:
+    from civic.ports import UnitOfWork
+
+__all__ = [
+    "MAX_LATE_MONTHS",
+    "MONTHLY_KIND",
+    "SEND_HOUR",
+    "Month",
+    "MonthlyDocument",
+    "MonthlyFiles",
+    "MonthlyOutcome",
+    "document_key",
+    "due_at",
+    "ensure_monthly_job",
+    "month_being_reported",
+    "months_due",
+    "recipients",
+    "schedule_monthly_job",
+    "send_monthly_reports",
+]
+
+MONTHLY_KIND: Final = "reports.monthly"
+"""The due job's kind; its key is the month reported (``2026-11``)."""
+
+SEND_HOUR: Final = 9
+"""09:00 on the 1st, county time: the start of the first working morning of the month
+(or the morning the township reads it on Monday), never a night-time message."""
+
+MAX_LATE_MONTHS: Final = 6
+"""A job run after a long outage sends at most this many months (the latest ones);
+a workbook per community and month, more would bury the township under files."""
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month, ordered; ``label`` is its job key and its name in files."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"no month {self.month}")
+
+    @classmethod
+    def parse(cls, label: str) -> Month:
+        """``2026-11`` → ``Month(2026, 11)``; ``ValueError`` for anything else (a bad job key)."""
+        parsed = parse_month(label)
+        if parsed is None:
+            raise ValueError(f"{label!r} is not a month (YYYY-MM)")
+        return cls(*parsed)
+
+    @classmethod
+    def of(cls, moment: datetime, timezone: str) -> Month:
+        """The month ``moment`` falls in, in ``timezone``."""
+        local = moment.astimezone(ZoneInfo(timezone))
+        return cls(local.year, local.month)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def previous(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def period(self, timezone: str) -> Period:
+        """The month as ``/stats`` reads it: from midnight on the 1st to the next 1st."""
+        return month_period(self.year, self.month, timezone)
+
+
+def due_at(month: Month, timezone: str) -> datetime:
+    """When ``month``'s report is sent: :data:`SEND_HOUR` on the 1st of the next month."""
+    following = month.next()
+    return datetime(following.year, following.month, 1, SEND_HOUR, tzinfo=ZoneInfo(timezone))
+
+
+def month_being_reported(now: datetime, timezone: str) -> Month:
+    """The month whose report is due next: this month, or last month before 09:00 on the 1st."""
+    current = Month.of(now, timezone)
+    previous = current.previous()
+    return previous if now < due_at(previous, timezone) else current
+
+
+def months_due(first: Month, now: datetime, timezone: str) -> list[Month]:
+    """``first`` and every later month whose report has fallen due at ``now``, oldest first."""
+    stop = month_being_reported(now, timezone)
+    months: list[Month] = []
+    month = first
+    while month < stop:
+        months.append(month)
+        month = month.next()
+    return months
+
+
+def recipients(grants: Iterable[Grant], community: Community) -> tuple[int, ...]:
+    """Who receives the community's report: its township's admins, else the county's.
+
+    ``grants``: live admin grants (``uow.roles.holders(Role.ADMIN)``). Each person
+    once, by user id, so the order of the outbox rows does not depend on the database.
+    """
+    admins = [g for g in grants if g.role is Role.ADMIN]
+    township = {
+        g.user_id
+        for g in admins
+        if g.scope.kind is ScopeKind.TOWNSHIP and g.scope.code == community.township_code
+    }
+    if township:
+        return tuple(sorted(township))
+    return tuple(sorted({g.user_id for g in admins if g.scope.kind is ScopeKind.COUNTY}))
+
+
+def document_key(month: Month, community_code: str, chat_id: int) -> str:
+    """The outbox ``dedupe_key`` of one community's report for one month to one person."""
+    return f"{MONTHLY_KIND}:{month.label}:{community_code}:to:{chat_id}"
+
+
+@dataclass(frozen=True)
+class MonthlyDocument:
+    """One rendered report: the XLSX, its file name and the summary caption (plain text)."""
+
+    data: bytes
+    filename: str
+    caption: str
+
+
+class MonthlyFiles(Protocol):
+    """Renders a community's month in one reader's language (the handlers, with the catalogs)."""
+
+    async def document(
+        self, figures: MonthFigures, community: Community, language: str | None
+    ) -> MonthlyDocument: ...
+
+
+@dataclass(frozen=True)
+class MonthlyOutcome:
+    """What one run of the job did, for its log line and for tests."""
+
+    months: tuple[Month, ...]
+    """The months sent, oldest first."""
+    queued: int
+    """Outbox rows offered (a row already queued under its key is not queued again)."""
+    too_late: tuple[Month, ...]
+    """Months older than :data:`MAX_LATE_MONTHS` allows: not sent."""
+    unreceived: tuple[str, ...]
+    """Communities nobody could receive a report for (no township or county admin)."""
+    next_month: Month
+    """The month whose job is now scheduled."""
+
+
+async def schedule_monthly_job(uow: UnitOfWork, month: Month, now: datetime, timezone: str) -> bool:
+    """Make sure ``month``'s job exists (idempotent); ``False`` if it has already run."""
+    return await uow.due_jobs.schedule(MONTHLY_KIND, month.label, due_at(month, timezone), now)
+
+
+async def ensure_monthly_job(uow: UnitOfWork, now: datetime, timezone: str) -> Month:
+    """At start-up: schedule the job of the month being reported, if it does not exist yet.
+
+    The caller commits. Returns the month.
+    """
+    month = month_being_reported(now, timezone)
+    await schedule_monthly_job(uow, month, now, timezone)
+    return month
+
+
+async def send_monthly_reports(
+    uow: UnitOfWork,
+    month_label: str,
+    now: datetime,
+    *,
+    timezone: str,
+    places: Places,
+    files: MonthlyFiles,
+) -> MonthlyOutcome:
+    """Queue each due month's report of every community to its recipients; schedule the next.
+
+    ``month_label`` is the job's key; ``timezone`` the county's (when months fall
+    due). Runs in the job's unit of work, which the scheduler commits together
+    with the job's "done" (never commits here).
+    """
+    first = Month.parse(month_label)
+    due = months_due(first, now, timezone)
+    too_late, months = due[:-MAX_LATE_MONTHS], due[-MAX_LATE_MONTHS:]
+    admins = await uow.roles.holders(Role.ADMIN)
+    languages: dict[int, str | None] = {}
+    queued = 0
+    unreceived: list[str] = []
+    receivers: dict[str, tuple[int, ...]] = {}
+    for community in places.communities:
+        chats = recipients(admins, community)
+        if not chats:
+            unreceived.append(community.code)
+            continue
+        receivers[community.code] = chats
+        for chat in chats:
+            if chat not in languages:
+                languages[chat] = await uow.residents.language_of(chat)
+    for month in months:  # a month's files together, the oldest month first
+        for community in places.communities:
+            chats = receivers.get(community.code, ())
+            if not chats:
+                continue
+            figures = await read_month_figures(
+                uow.reports, community.code, month.period(community.timezone), now
+            )
+            rendered: dict[str | None, MonthlyDocument] = {}
+            messages = []
+            for chat in chats:
+                language = languages[chat]
+                if language not in rendered:
+                    rendered[language] = await files.document(figures, community, language)
+                messages.append(
+                    _message(rendered[language], chat, document_key(month, community.code, chat))
+                )
+            await uow.outbox.enqueue(messages, now)
+            queued += len(messages)
+    next_month = max(first, month_being_reported(now, timezone))
+    await schedule_monthly_job(uow, next_month, now, timezone)
+    return MonthlyOutcome(tuple(months), queued, tuple(too_late), tuple(unreceived), next_month)
+
+
+def _message(document: MonthlyDocument, chat_id: int, key: str) -> OutgoingMessage:
+    """The outbox row: the file itself travels in the row, so it survives a crash."""
+    payload: Mapping[str, object] = {
+        "document": inline_file(document.data, document.filename),
+        "caption": document.caption,
+    }
+    return OutgoingMessage(chat_id, payload, kind=MessageKind.DOCUMENT, dedupe_key=key)
