@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application
 
 from bot.context import BotContext, Services
 from bot.i18n import N_
-from civic.flows import Flow
+from civic.flows import Flow, record_flow_message
 from civic.jobs import DueJob
 from civic.reports_expiry import EXPIRE_JOB
 from civic.reports_feedback import (
@@ -35,7 +35,7 @@ from civic.reports_feedback import (
 from civic.roles import Actor
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
-from handlers.flows import edit
+from handlers.flows import edit, send
 from handlers.permissions import actor_of
 from handlers.reports_feedback_views import (
     COMMENT_KEPT,
@@ -48,6 +48,7 @@ from handlers.reports_feedback_views import (
 )
 from handlers.reports_queue import cards_of, deadline_rules, notices_of
 from handlers.reports_queue_views import FIXED, OutboxNotices
+from handlers.residents_views import Screen
 
 if TYPE_CHECKING:
     from scheduler.registry import JobRegistry
@@ -59,6 +60,28 @@ COMMENT_RESUME: Final = N_("reports.feedback.comment_resume")
 
 def feedback_notices(context: BotContext) -> FeedbackNotices:
     return FeedbackNotices(notices_of(context))
+
+
+async def show(
+    update: Update, context: BotContext, screen: Screen, flow: Flow | None = None
+) -> None:
+    """Show ``screen`` on the pressed message; a photo notice (a resolution with its
+    photo) has a caption, not a text: it keeps its photo, loses its buttons, and the
+    screen comes below it (the flow, if any, goes on there)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if isinstance(query.message, Message) and query.message.text is not None:
+        await edit(context, chat_id, message_id, screen)
+        return
+    await flows.retire_keyboard(context, chat_id, message_id)
+    sent = await send(context, chat_id, screen)
+    if flow is not None:
+        services = context.services
+        await record_flow_message(
+            services.database.uow(), flow.user_id, flow.name, sent.message_id, services.clock.now()
+        )
 
 
 async def refused(update: Update, context: BotContext, result: FeedbackResult) -> bool:
@@ -94,7 +117,7 @@ async def fixed(update: Update, context: BotContext) -> None:
     report_id, resolve_event_id = button.int_arg(0), button.int_arg(1)
     yes = len(button.args) > 2 and button.args[2] == "y"
     actor = await actor_of(context, user.id)
-    chat_id, message_id = query.message.chat.id, query.message.message_id
+    message_id = query.message.message_id
     result = await answer_fixed(
         services.database.uow(),
         actor,
@@ -117,7 +140,7 @@ async def fixed(update: Update, context: BotContext) -> None:
         screen = rating_prompt(cards, result.report, resolve_event_id)
     else:
         screen = comment_prompt(cards, result.report, CommentKind.WRONG)
-    await edit(context, chat_id, message_id, screen)
+    await show(update, context, screen, result.flow)
 
 
 async def rate(update: Update, context: BotContext) -> None:
@@ -132,7 +155,7 @@ async def rate(update: Update, context: BotContext) -> None:
         await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
         return
     actor = await actor_of(context, user.id)
-    chat_id, message_id = query.message.chat.id, query.message.message_id
+    message_id = query.message.message_id
     result = await rate_resolution(
         services.database.uow(),
         actor,
@@ -148,7 +171,7 @@ async def rate(update: Update, context: BotContext) -> None:
         return
     await acknowledge(query)
     screen = comment_prompt(cards_of(context), result.report, CommentKind.FIXED, rating)
-    await edit(context, chat_id, message_id, screen)
+    await show(update, context, screen, result.flow)
 
 
 async def skip(update: Update, context: BotContext) -> None:
@@ -163,7 +186,7 @@ async def skip(update: Update, context: BotContext) -> None:
         await flows.retire_keyboard(context, chat_id, message_id)
         return
     await acknowledge(query)
-    await edit(context, chat_id, message_id, thanks(cards_of(context)))
+    await show(update, context, thanks(cards_of(context)))
 
 
 async def comment_text(update: Update, context: BotContext, flow: Flow) -> None:
