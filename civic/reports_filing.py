@@ -1178,7 +1178,7 @@ async def _submit(
         )
     await schedule_deadline_jobs(uow, report, now, places.timezone_of(report.community_code))
     if desk_notices is not None:
-        await tell_desk(uow, report, event_id, desk_notices, now)
+        await tell_desk(uow, report, event_id, desk_notices, now, actor_id=user_id)
     finished = flow.moved(
         step=Step.DONE.value,
         # The report holds the files now; the finished draft keeps no copy of their keys.

@@ -478,7 +478,7 @@ async def handle_report(
             timezone = places.timezone_of(changed.community_code)
             await schedule_deadline_jobs(uow, changed, now, timezone)
             if desk_notices is not None and event.id is not None:
-                await tell_desk(uow, changed, event.id, desk_notices, now)
+                await tell_desk(uow, changed, event.id, desk_notices, now, actor_id=actor.user_id)
         await tell_reporter(uow, changed, event, notices, now)
         await _close_note_flow(uow, actor.user_id, update_id, now, album=album, event=event)
         await uow.commit()

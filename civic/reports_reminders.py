@@ -341,13 +341,21 @@ async def _enqueue(
 
 
 async def tell_desk(
-    uow: UnitOfWork, report: Report, event_id: int, notices: DeskNotices, now: datetime
+    uow: UnitOfWork,
+    report: Report,
+    event_id: int,
+    notices: DeskNotices,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
 ) -> list[int]:
     """Queue the new-report notice to the report's desk (filing, reassignment), in the
-    unit of work that put it there; return who was told."""
+    unit of work that put it there; return who was told. ``actor_id``, who filed or
+    reassigned it (staff filing on a resident's behalf may sit at the desk), is not
+    told of what they just did."""
     if report.id is None:
         raise ValueError("tell the desk of a stored report")
-    recipients = await _desk_holders(uow, report)
+    recipients = [r for r in await _desk_holders(uow, report) if r != actor_id]
     for recipient in recipients:
         language = await uow.residents.language_of(recipient)
         message = notices.arrived(report, recipient, language)
