@@ -34,6 +34,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from civic.audit import AuditEntry
 from civic.flows import DONE_STEP, Flow, enter_flow
 from civic.places import Places
 from civic.reports import (
@@ -48,7 +49,13 @@ from civic.reports import (
 )
 from civic.reports_deadlines import resolve_by_after_reopen
 from civic.reports_expiry import EXPIRE_JOB, expire_job_key
-from civic.reports_handling import DeadlineRules, HandleOutcome, check_note, roles_on_report
+from civic.reports_handling import (
+    AUDIT_HANDLED,
+    DeadlineRules,
+    HandleOutcome,
+    check_note,
+    roles_on_report,
+)
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
 from civic.reports_reminders import schedule_deadline_jobs
 from civic.roles import Actor
@@ -248,6 +255,9 @@ async def answer_fixed(
             Feedback(report_id, resolve_event_id, fixed, now, user_id=actor.user_id)
         )
         await uow.due_jobs.cancel(EXPIRE_JOB, expire_job_key(report_id, resolve_event_id), now)
+        if report.reporter.on_behalf:
+            # Staff answered for a resident without Telegram: a staff action, audited.
+            await uow.audit.record(_audit_entry(changed, event, actor, update_id))
         flow = None
         if not fixed:
             await schedule_deadline_jobs(uow, changed, now, timezone)
@@ -267,6 +277,24 @@ async def answer_fixed(
             )
         await uow.commit()
     return FeedbackResult(FeedbackOutcome.DONE, changed, event=event, fixed=fixed, flow=flow)
+
+
+def _audit_entry(report: Report, event: ReportEvent, actor: Actor, update_id: int) -> AuditEntry:
+    """As handling audits staff actions (:data:`civic.reports_handling.AUDIT_HANDLED`):
+    the action, the report's number, the new state; no notes."""
+    assert event.kind is not None
+    return AuditEntry(
+        at=event.at,
+        actor_id=actor.user_id,
+        action=AUDIT_HANDLED,
+        community_code=report.community_code,
+        details={
+            "action": event.kind.value,
+            "report": str(report.number),
+            "to": event.to_state.value,
+        },
+        update_id=update_id,
+    )
 
 
 async def rate_resolution(

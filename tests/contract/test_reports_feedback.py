@@ -39,6 +39,7 @@ from tests.contract.test_reports_handling import (
     WORKER,
     WORKER_ACTOR,
     act,
+    audit_actions,
     events_of,
     file,
     outbox,
@@ -295,6 +296,15 @@ async def test_the_filer_answers_for_a_resident_without_telegram(db: Database) -
 
     assert result.outcome is FeedbackOutcome.DONE
     assert [(f.fixed, f.user_id) for f in await feedback_of(db, report)] == [(True, STAFF_HD)]
+    assert await audit_actions(db) == ["confirm", "resolve"]  # newest first; staff acted
+
+
+async def test_a_residents_own_answer_is_not_audited(db: Database) -> None:
+    report, resolve_id = await resolved(db)
+
+    await answer(db, report, resolve_id, False)
+
+    assert await audit_actions(db) == ["resolve"]  # the resolve only: residents are not audited
 
 
 # -- the expiry ----------------------------------------------------------------------------------

@@ -195,6 +195,12 @@ async def test_an_unanswered_resolution_closes_after_the_period_and_a_late_yes_i
     await resolve(worker, card, "Spoke with the shed's owner")
     notice = await ivy.wait_for(saying(number, "Is it fixed?"), timeout=WAIT)
 
+    # Another resident pressing Ivy's "Yes" (a forwarded or forged button) is refused.
+    jon = await registered_resident(emulator, "Jon")
+    own = await say(jon, "/myreports")
+    forged = await jon.press(own, callback_data=callback_of(notice, YES), forge=True)
+    assert "not your report" in ((await forged.answer(timeout=WAIT)).text or "")
+
     before = (await emulator.clock())["offset_seconds"]
     try:
         await emulator.set_clock(advance_seconds=8 * 86400)  # confirm_fixed_days is 7
