@@ -1,4 +1,5 @@
-"""When an unanswered "Is it fixed?" closes a report: the ``reports.expire`` job (spec 02).
+"""What a resolution starts: "Is it fixed?" for an on-behalf report's filer, and the
+``reports.expire`` job that closes it unanswered (spec 02).
 
 Spec 02, After resolution: "Unanswered after the configured period, the report
 closes as resolved." Each resolution schedules its own job, keyed by the report
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from civic.reports import Report, ReportAction, ReportEvent
+from civic.reports_notices import ReportNotices, tell_worker
 
 if TYPE_CHECKING:
     from civic.ports import UnitOfWork
@@ -57,3 +59,22 @@ async def schedule_expiry(
         now,
         payload={"report_id": report.id, "resolve_event_id": event.id},
     )
+
+
+async def ask_filer(
+    uow: UnitOfWork,
+    report: Report,
+    event: ReportEvent,
+    actor_id: int,
+    notices: ReportNotices,
+    now: datetime,
+) -> bool:
+    """A report filed on behalf of a resident without Telegram was resolved by someone
+    else: the staff member who filed it is told, with "Is it fixed?" to answer for the
+    resident (the reporter's notice, which nobody else receives). ``False``: not such a
+    report, or the filer resolved it themself (their new card carries the question)."""
+    filer = report.reporter.filed_by if report.reporter.on_behalf else None
+    if filer is None or filer == actor_id or event.kind is not ReportAction.RESOLVE:
+        return False
+    await tell_worker(uow, report, event, filer, notices, now)
+    return True

@@ -59,7 +59,7 @@ from civic.reports import (
     decide_action,
 )
 from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
-from civic.reports_expiry import schedule_expiry
+from civic.reports_expiry import ask_filer, schedule_expiry
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
 from civic.reports_reminders import DeskNotices, schedule_deadline_jobs, tell_desk
 from civic.reports_routing import Assignee, AssigneeKind
@@ -472,6 +472,7 @@ async def handle_report(
         await uow.audit.record(_audit_entry(changed, event, actor, update_id))
         if action is ReportAction.RESOLVE:
             await schedule_expiry(uow, changed, event, now, deadlines.confirm_fixed_days)
+            await ask_filer(uow, changed, event, actor.user_id, notices, now)
         if action is ReportAction.REASSIGN:
             # A fresh accept deadline for the new desk (its own jobs; the old ones
             # find the deadline changed and do nothing), and the new desk is told.

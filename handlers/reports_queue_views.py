@@ -471,6 +471,8 @@ class OutboxNotices:
     ) -> OutgoingMessage:
         cards = self.painter(language)
         assert report.id is not None
+        if event.kind is ReportAction.RESOLVE and event.id is not None:
+            return self.to_filer(cards, report, event, recipient_id)
         if event.note:
             answer = truncate(escape(event.note), NOTE_SHOWN)
         else:
@@ -481,6 +483,26 @@ class OutboxNotices:
         button = cards.painter.button(cards.text("reports.thread.open_card"), CARD, report.id)
         markup = InlineKeyboardMarkup([[button]]).to_dict()
         return _message(recipient_id, text, event, markup)
+
+    def to_filer(
+        self, cards: CardPainter, report: Report, event: ReportEvent, recipient_id: int
+    ) -> OutgoingMessage:
+        """An on-behalf report resolved: its filer asks the resident "Is it fixed?" and
+        answers here for them (:func:`civic.reports_expiry.ask_filer`)."""
+        assert report.id is not None
+        assert event.id is not None
+        text = cards.text(
+            N_("reports.feedback.filer_resolved"),
+            number=escape(str(report.number)),
+            name=escape(report.reporter.name or ""),
+            phone=escape(report.reporter.phone or ""),
+            note=truncate(escape(event.note or ""), NOTE_SHOWN),
+        )
+        rows = [
+            cards.fixed_row(report.id, event.id),
+            [cards.painter.button(cards.text("reports.thread.open_card"), CARD, report.id)],
+        ]
+        return _message(recipient_id, text, event, InlineKeyboardMarkup(rows).to_dict())
 
 
 def _message(

@@ -23,6 +23,7 @@ from civic.reports_feedback import (
     rate_resolution,
     skip_comment,
 )
+from civic.reports_handling import HandleOutcome
 from civic.roles import Actor
 from storage.database import Database
 from tests.contract.test_reports_handling import (
@@ -297,6 +298,27 @@ async def test_the_filer_answers_for_a_resident_without_telegram(db: Database) -
     assert result.outcome is FeedbackOutcome.DONE
     assert [(f.fixed, f.user_id) for f in await feedback_of(db, report)] == [(True, STAFF_HD)]
     assert await audit_actions(db) == ["confirm", "resolve"]  # newest first; staff acted
+
+
+async def test_the_filer_is_asked_when_someone_else_resolves_an_on_behalf_report(
+    db: Database,
+) -> None:
+    on_behalf = Reporter(name="Grandma Li", phone="13800000000", filed_by=STAFF_HD)
+    report, resolve_id = await resolved(db, reporter=on_behalf)
+
+    told = [(chat, key) for chat, key, _ in await outbox(db)]
+
+    assert told == [(STAFF_HD, f"reports:{report.id}:{resolve_id}:to:{STAFF_HD}")]
+
+
+async def test_a_filer_who_resolves_it_themself_is_not_told(db: Database) -> None:
+    on_behalf = Reporter(name="Grandma Li", phone="13800000000", filed_by=STAFF_HD)
+    report = await file(db, state=ReportState.ACCEPTED, reporter=on_behalf)
+
+    result = await act(db, STAFF_HD_ACTOR, report, ReportAction.RESOLVE, note="Done")
+
+    assert result.outcome is HandleOutcome.DONE
+    assert await outbox(db) == []
 
 
 async def test_a_residents_own_answer_is_not_audited(db: Database) -> None:

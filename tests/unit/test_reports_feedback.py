@@ -249,3 +249,14 @@ def test_the_reporter_is_told_of_the_expiry_without_buttons() -> None:
 
     assert "已按已解决办结" in str(message.payload["text"])
     assert "reply_markup" not in message.payload
+
+
+def test_an_on_behalf_filer_is_asked_is_it_fixed_with_the_residents_name() -> None:
+    notices = OutboxNotices(CATALOGS, CODEC, PLACES)
+    on_behalf = a_report(reporter=Reporter(name="<王奶奶>", phone="13800000000", filed_by=STAFF))
+
+    message = notices.to_worker(on_behalf, event(ReportAction.RESOLVE, 4, "Cleared"), STAFF, "en")
+
+    assert "&lt;王奶奶&gt; (13800000000)" in str(message.payload["text"])
+    labels = [b["text"] for b in buttons(message.payload["reply_markup"])]  # type: ignore[arg-type]
+    assert labels == ["✅ Yes, it is fixed", "❌ No, not fixed", "Open the card"]
