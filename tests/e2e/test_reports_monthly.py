@@ -25,17 +25,21 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from bot.config import load_config_file, places_from_config
 from civic.reports_monthly import Month, due_at
 from tests.e2e.test_reports_filing import choose_category, number_in, text_of
 from tests.e2e.test_residents import say, tap
 from tests.e2e.test_roles import registered_resident
+from tests.helpers import SHIPPED_CONFIG
 from tgemu.client import EmulatorClient, EmulatorUser, ReceivedMessage
 
 pytestmark = pytest.mark.e2e
 
 COUNTY_ZONE = "Asia/Shanghai"
-COMMUNITIES = ("HD", "CB", "JSBL", "JFL", "DY", "YS", "CN", "SQ")
-"""The communities of the shipped config.toml, all in the township YK."""
+COMMUNITIES = tuple(
+    c.code for c in places_from_config(load_config_file(SHIPPED_CONFIG)).communities
+)
+"""The communities of the shipped config.toml (the e2e bot's), all in the township YK."""
 CLOCK_FOLLOWS_SECONDS = 3.0
 """The bot reads the emulator's clock every 2 s (bot.clock.REFRESH_SECONDS)."""
 
