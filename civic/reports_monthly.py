@@ -18,10 +18,13 @@ grant with county scope in the database) receive it instead, so the paperwork
 still reaches the level above the community. The people listed in ``[admins]
 telegram_ids`` are not recipients: that list is the operator's way in (so a
 county cannot lock itself out), not a mailing list; a county official who wants
-the report is granted a role with ``/grant``. The community's secretary gets
-no copy: the report is for the township, and the secretary reads the same
-figures any day with ``/stats``. A community with nobody to receive its report
-is skipped and said so in the outcome (the job logs it).
+the report is granted a role with ``/grant``. (Owner claims do ask them,
+:mod:`civic.register_claims`: a claim must not wait for nobody, while a month's
+figures are never lost, ``/stats COMMUNITY YYYY-MM`` gives them any day.)
+The community's secretary gets no copy: the report is for the township, and the
+secretary reads the same figures any day with ``/stats``. A community with
+nobody to receive its report is skipped and said so in the outcome (the job
+logs it).
 
 Exactly once
 ------------
