@@ -5,8 +5,8 @@ a :class:`Screen` or an outbox message out. The Yes/No pair itself is built ther
 (:meth:`handlers.reports_queue_views.CardPainter.fixed_row`), since the
 resolution notice and the card carry it.
 
-Button actions: ``rf_fixed`` (Yes/No: report id, resolve event id, ``y``/``n``),
-``rf_rate`` (report id, resolve event id, 1-5), ``rf_skip`` (no comment).
+Button actions: ``rfb_fixed`` (Yes/No: report id, resolve event id, ``y``/``n``),
+``rfb_rate`` (report id, resolve event id, 1-5), ``rfb_skip`` (no comment).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from handlers.reports_queue_views import (
 )
 from handlers.residents_views import Screen
 
-RATE: Final = "rf_rate"
-SKIP: Final = "rf_skip"
+RATE: Final = "rfb_rate"
+SKIP: Final = "rfb_skip"
 
 COMMENT_KEPT: Final = {
     CommentKind.FIXED: N_("reports.feedback.comment_kept"),

@@ -51,7 +51,7 @@ MORE: Final = "rq_more"
 CANCEL: Final = "rq_cancel"
 ANSWER: Final = "rq_answer"
 DONE: Final = "rq_done"
-FIXED: Final = "rf_fixed"
+FIXED: Final = "rfb_fixed"
 """"Is it fixed?" Yes/No (:mod:`handlers.reports_feedback`): report id, resolve event id,
 ``y`` or ``n``."""
 
