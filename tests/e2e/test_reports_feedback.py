@@ -1,5 +1,6 @@
-"""After resolution, end to end: "Is it fixed?", the rating, reopening, the expiry; issue 6's
-whole scenario from filing to ``/stats`` and its XLSX.
+"""After resolution, end to end: "Is it fixed?", the rating, reopening, the expiry, the
+staff member answering for a resident without Telegram; issue 6's whole scenario from
+filing to ``/stats`` and its XLSX.
 
 Everything goes through the emulator as users would (the resident, the grid
 worker, a staff member, the county admin who grants their roles) and through the
@@ -166,7 +167,7 @@ async def test_filed_routed_handled_reopened_resolved_again_rated_and_counted(
     await clerk.send_text("/stats HD")
     summary = await clerk.wait_for(saying("Average rating"), timeout=WAIT)
     text = text_of(summary)
-    assert "Average rating: 4.0 / 5" in text  # the only rating this session gives
+    assert "Average rating: 4.0 / 5" in text  # every rating this session gives is 4
     filed = re.search(r"Reports filed: (\d+)", text)
     assert filed is not None
 
@@ -223,3 +224,39 @@ async def test_an_unanswered_resolution_closes_after_the_period_and_a_late_yes_i
 
     late = await ivy.press(notice, text=YES)
     assert "out of date" in ((await late.answer(timeout=WAIT)).text or "")
+
+
+async def test_staff_answer_is_it_fixed_for_a_resident_without_telegram(
+    emulator: EmulatorClient, county_admin: EmulatorUser
+) -> None:
+    clerk = await talking(emulator, "Clerk")
+    await say(county_admin, f"/grant {clerk.id} staff HD clerk")
+    await clerk.send_text("/report")
+    await clerk.wait_for(saying("The resident's name"), timeout=WAIT)
+    await say(clerk, "Grandma Li")
+    compound = await say(clerk, "13800000000")
+    category = await tap(clerk, compound, "Hedong Garden")
+    await choose_category(clerk, category, "Noise")
+    photos = await say(clerk, "A dog barks all night in the courtyard, she says")
+    location = await tap(clerk, photos, "Skip (no photo)")
+    anonymous = await tap(clerk, location, "At Hedong Garden")
+    preview = await tap(clerk, anonymous, "Show my name")
+    submitted = await tap(clerk, preview, "Submit report")
+    number = number_in(submitted)
+
+    worker = await grid_worker(emulator, county_admin)
+    card = await find_card(worker, number)
+    card = await tap(worker, card, "Accept")
+    await resolve(worker, card, "Spoke with the dog's owner; it sleeps indoors now")
+
+    # Nobody else is told of an on-behalf report: its filer is, to ask the resident.
+    asked = await clerk.wait_for(saying(number, "Grandma Li", "13800000000"), timeout=WAIT)
+    assert "dog's owner" in text_of(asked)
+    assert asked.button_texts == ["✅ 已解决", "❌ 没有解决", "打开卡片"]  # no stored language
+    rating = await tap(clerk, asked, "✅ 已解决")
+    assert f"Report {number} is closed" in text_of(rating)
+    comment = await tap(clerk, rating, "4 ★")  # 4, as the scenario: its average stays 4.0
+    assert "You rated the service 4 of 5" in text_of(comment)
+    done = await tap(clerk, comment, "Skip")
+    assert "Thank you for your feedback" in text_of(done)
+    assert done.buttons == []
