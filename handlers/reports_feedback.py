@@ -221,7 +221,12 @@ async def comment_text(update: Update, context: BotContext, flow: Flow) -> None:
     services.sender.wake()
     draft = FeedbackDraft.of(flow)
     kind = draft.kind if draft is not None else CommentKind.FIXED
-    await message.reply_text(context.t(COMMENT_KEPT[kind]))
+    passed_on = result.event is not None or result.outcome is FeedbackOutcome.REPLAYED
+    if kind is CommentKind.WRONG and not passed_on:
+        # Closed meanwhile: the comment is kept with the answer, but there is no thread.
+        await message.reply_text(context.t("reports.feedback.thanks"))
+    else:
+        await message.reply_text(context.t(COMMENT_KEPT[kind]))
     if flow.message_id is not None:
         await flows.retire_keyboard(context, message.chat_id, flow.message_id)
 
