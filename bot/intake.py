@@ -59,7 +59,8 @@ def seen_chat(update: Update) -> SeenChat | None:
     user = update.effective_user
     language = user.language_code if user is not None and chat.type == "private" else None
     # Telegram promises no length; the column holds 16 (PostgreSQL would refuse more).
-    return SeenChat(chat.id, chat.type, language[:16] if language else None)
+    speaks = update.my_chat_member is None and update.chat_member is None
+    return SeenChat(chat.id, chat.type, language[:16] if language else None, speaks)
 
 
 async def store_updates(

@@ -2,7 +2,10 @@
 
 A 403 from Telegram (the user blocked the bot, deleted their account, or the
 chat is gone) marks a chat unreachable; the sender then stops trying it. A
-``my_chat_member`` update that shows the bot allowed again makes it reachable.
+``my_chat_member`` update that shows the bot allowed again makes it reachable,
+and so does anything the chat itself sends (a message, a button press): Telegram
+delivers those only while the bot is allowed. The latter also mends a 403 that
+was recorded late, after the person had started the bot meanwhile.
 The residents capability joins its people to these rows by ``chat_id``.
 """
 
@@ -12,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, null, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import chats
@@ -26,6 +29,8 @@ class SeenChat:
     chat_id: int
     type: str
     language_code: str | None = None
+    speaks: bool = True
+    """The chat sent the update itself (not a membership change): it can be reached."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class SqlChatsRepository:
         self._conn = conn
 
     async def seen(self, seen: Sequence[SeenChat], now: datetime) -> None:
-        """Record chats from incoming updates; reachability is left as it is."""
+        """Record chats from incoming updates; a chat that speaks is reachable again."""
         latest = {c.chat_id: c for c in seen}  # one row per chat per statement
         if not latest:
             return
@@ -56,6 +61,15 @@ class SqlChatsRepository:
                     "type": excluded.type,
                     "language_code": excluded.language_code,
                     "last_seen_at": excluded.last_seen_at,
+                    "reachable": case(
+                        (excluded.reachable.is_(True), true()), else_=chats.c.reachable
+                    ),
+                    "unreachable_since": case(
+                        (excluded.reachable.is_(True), null()), else_=chats.c.unreachable_since
+                    ),
+                    "unreachable_reason": case(
+                        (excluded.reachable.is_(True), null()), else_=chats.c.unreachable_reason
+                    ),
                 },
             ),
             [
@@ -63,7 +77,7 @@ class SqlChatsRepository:
                     "chat_id": c.chat_id,
                     "type": c.type,
                     "language_code": c.language_code,
-                    "reachable": True,
+                    "reachable": c.speaks,
                     "first_seen_at": now,
                     "last_seen_at": now,
                 }

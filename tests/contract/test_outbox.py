@@ -84,17 +84,19 @@ async def test_backlog_reports_the_oldest_pending_row(database: Database) -> Non
     assert (backlog.pending, backlog.oldest_created_at) == (2, NOW)
 
 
-async def test_chats_keep_reachability_across_sightings(database: Database) -> None:
+async def test_chats_keep_reachability_across_membership_sightings(database: Database) -> None:
     async with database.uow() as uow:
         await uow.chats.seen([SeenChat(1, "private", "zh-hans"), SeenChat(2, "private")], NOW)
         await uow.chats.mark_unreachable(2, NOW, "Forbidden: bot was blocked by the user")
         await uow.commit()
-    async with database.uow() as uow:
-        await uow.chats.seen([SeenChat(2, "private", "en"), SeenChat(2, "private", "en")], NOW)
+    async with database.uow() as uow:  # membership updates do not speak for the chat
+        await uow.chats.seen(
+            [SeenChat(2, "private", "en", speaks=False), SeenChat(3, "private", speaks=False)], NOW
+        )
         await uow.commit()
 
     async with database.uow(read_only=True) as uow:
-        assert await uow.chats.unreachable_ids([1, 2, 3]) == {2}
+        assert await uow.chats.unreachable_ids([1, 2, 3]) == {2, 3}
         assert [c.chat_id for c in await uow.chats.reachable_private()] == [1]
         record = await uow.chats.get(2)
     assert record is not None
@@ -105,6 +107,21 @@ async def test_chats_keep_reachability_across_sightings(database: Database) -> N
         await uow.commit()
     async with database.uow(read_only=True) as uow:
         assert [c.chat_id for c in await uow.chats.reachable_private()] == [1, 2]
+
+
+async def test_a_chat_that_speaks_is_reachable_again(database: Database) -> None:
+    """A 403 recorded after the person started the bot (a notice sent before they
+    wrote) is mended by their next message: Telegram delivers it only when allowed."""
+    async with database.uow() as uow:
+        await uow.chats.seen([SeenChat(2, "private")], NOW)
+        await uow.chats.mark_unreachable(2, NOW, "Forbidden: bot can't initiate conversation")
+        await uow.commit()
+    async with database.uow() as uow:
+        await uow.chats.seen([SeenChat(2, "private", "en"), SeenChat(2, "private", "en")], NOW)
+        await uow.commit()
+    async with database.uow(read_only=True) as uow:
+        assert await uow.chats.unreachable_ids([2]) == set()
+        assert [c.chat_id for c in await uow.chats.reachable_private()] == [2]
 
 
 async def test_runtime_status_keeps_the_latest_value(database: Database) -> None:
