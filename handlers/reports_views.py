@@ -91,6 +91,17 @@ STEP_PROMPT: Final = {
     Step.ANONYMOUS: N_("reports.file.anonymous"),
     Step.PREVIEW: N_("reports.file.preview"),
 }
+ANONYMOUS_FOR_SELF: Final = (
+    N_("reports.file.anonymous"),
+    N_("reports.file.anonymous_yes"),
+    N_("reports.file.anonymous_no"),
+)
+ANONYMOUS_FOR_RESIDENT: Final = (
+    N_("reports.file.anonymous_resident"),
+    N_("reports.file.anonymous_resident_yes"),
+    N_("reports.file.anonymous_resident_no"),
+)
+"""The anonymity question and its buttons: the prompt, hide, show."""
 EDIT_LABEL: Final = {
     Step.NAME: N_("reports.file.edit_name"),
     Step.PHONE: N_("reports.file.edit_phone"),
@@ -280,10 +291,13 @@ def step_screen(
         body = t(STEP_PROMPT[step], place=place)
         rows.append([painter.button(t("reports.file.use_home", place=place), HOME)])
     elif step is Step.ANONYMOUS:
+        # Filed for a resident, the question is about the resident's name, not the filer's.
+        words = ANONYMOUS_FOR_RESIDENT if draft.on_behalf else ANONYMOUS_FOR_SELF
+        body = t(words[0])
         rows.append(
             [
-                painter.button(t("reports.file.anonymous_yes"), ANONYMOUS, 1),
-                painter.button(t("reports.file.anonymous_no"), ANONYMOUS, 0),
+                painter.button(t(words[1]), ANONYMOUS, 1),
+                painter.button(t(words[2]), ANONYMOUS, 0),
             ]
         )
     elif step is Step.PREVIEW:

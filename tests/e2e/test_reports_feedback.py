@@ -240,7 +240,8 @@ async def test_staff_answer_is_it_fixed_for_a_resident_without_telegram(
     photos = await say(clerk, "A dog barks all night in the courtyard, she says")
     location = await tap(clerk, photos, "Skip (no photo)")
     anonymous = await tap(clerk, location, "At Hedong Garden")
-    preview = await tap(clerk, anonymous, "Show my name")
+    assert "Should the resident's name be hidden?" in text_of(anonymous)
+    preview = await tap(clerk, anonymous, "Show the resident's name")
     submitted = await tap(clerk, preview, "Submit report")
     number = number_in(submitted)
 
