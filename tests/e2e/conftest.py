@@ -98,11 +98,19 @@ SENDING_LIMITS = (
 )
 
 
+TICK_SECONDS = 2
+"""``[scheduler] tick_seconds`` in e2e: due jobs run within 2 s, not 30, so tests that
+move the clock past a deadline wait seconds."""
+
+
 def scaled_config(directory: Path, scale: int = LIMIT_SCALE) -> Path:
-    """The shipped config with ``[sending]`` limits ``scale`` times higher and one county admin."""
+    """The shipped config with ``[sending]`` limits ``scale`` times higher, the county
+    admins of :data:`COUNTY_ADMIN_IDS`, and a quick scheduler tick."""
     shipped = tomllib.loads(SHIPPED_CONFIG.read_text(encoding="utf-8"))["sending"]
     limits = {key: shipped[key] * scale for key in SENDING_LIMITS}
-    return config_with(directory, telegram_ids=list(COUNTY_ADMIN_IDS), **limits)
+    return config_with(
+        directory, telegram_ids=list(COUNTY_ADMIN_IDS), tick_seconds=TICK_SECONDS, **limits
+    )
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pytest
 from bot.config import load_config_file
 from bot.config.reports import deadline_policy_from_config, working_calendar_from_config
 from civic.reports_deadlines import deadlines_at_submission
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import TICK_SECONDS, BotProcess
 from tests.e2e.test_register_claims import saying
 from tests.e2e.test_reports_filing import text_of
 from tests.e2e.test_reports_handling import file_noise_report
@@ -31,8 +31,8 @@ pytestmark = pytest.mark.e2e
 
 CONFIG = load_config_file(SHIPPED_CONFIG)
 TIMEZONE = "Asia/Shanghai"  # config.toml [county] timezone, Hedong's
-TICK = 30.0
-"""config.toml ``[scheduler] tick_seconds``: a due job runs at most this late."""
+TICK = float(TICK_SECONDS)
+"""The e2e ``[scheduler] tick_seconds``: a due job runs at most this late."""
 
 
 async def messages_saying(user: EmulatorUser, *parts: str, seconds: float) -> list[str]:

@@ -31,8 +31,8 @@ pytestmark = pytest.mark.e2e
 PHOTO = b"\xff\xd8\xff\xe0 a photo of the blocked lane \xff\xd9"
 YES = "✅ Yes, it is fixed"
 NO = "❌ No, not fixed"
-JOB_WAIT = 75.0
-"""The bot reads the emulator's clock every 2 s; the ticker looks for due jobs every 30 s."""
+JOB_WAIT = 30.0
+"""The bot reads the emulator's clock every 2 s; the e2e ticker looks for due jobs every 2 s."""
 CLOCK_CATCH_UP = 3.0
 """The bot reads the emulator's clock every 2 s (:mod:`bot.clock`)."""
 FLOOD_WINDOW = 10.0
