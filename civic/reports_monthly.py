@@ -2,8 +2,10 @@
 
 Spec 02: "a monthly XLSX report per community for the township (the seed
 complains that staff drown in paperwork: this one writes itself)". At 09:00 on
-the 1st of every month, in the county's time zone, the scheduler runs the job
-``reports.monthly`` keyed by the month just ended (``2026-11``): for every
+the first working day of every month (the ``[[holidays]]`` working calendar,
+:class:`civic.workdays.WorkingCalendar`: not on New Year's Day nor a weekend), in
+the county's time zone, the scheduler runs the job ``reports.monthly`` keyed by
+the month just ended (``2026-11``): for every
 community it reads that month's figures (the same ones ``/stats`` shows,
 :func:`civic.reports_stats.read_month_figures`, the month taken in the
 community's own time zone as ``/stats`` does), and queues the same XLSX as the
@@ -26,19 +28,26 @@ secretary reads the same figures any day with ``/stats``. A community with
 nobody to receive its report is skipped and said so in the outcome (the job
 logs it).
 
-Exactly once
-------------
-* The job for month M schedules the job for the next month in its own unit of
-  work, so the chain goes on exactly when a month's documents are committed
-  (:class:`civic.ports.DueJobsRepository`: one job per ``(kind, key)``).
-* At start-up the bot makes sure the job of the month being reported exists
-  (:func:`ensure_monthly_job`): the first deployment, and a chain broken by a
-  job that failed for good, start again; scheduling an existing job changes
-  nothing.
-* A job that runs late (the bot was down on the 1st) sends every month that has
-  fallen due since, oldest first, at most :data:`MAX_LATE_MONTHS` of them (older
-  ones are read with ``/stats COMMUNITY YYYY-MM``), then schedules the month
-  being reported now.
+Exactly once, and never stopped by one bad month
+------------------------------------------------
+* Two months' jobs always wait ahead: the job for month M makes sure the jobs of
+  the next two months exist (:func:`schedule_monthly_jobs`), and so does every
+  start-up (:func:`ensure_monthly_job`). A run that fails for good (its unit of
+  work rolled back, five tries, then ``failed``) loses that month's files only:
+  the next month's job was scheduled by an earlier run and keeps the chain going
+  (:class:`civic.ports.DueJobsRepository`: one job per ``(kind, key)``, scheduling
+  an existing job changes nothing once it ran).
+* One community's workbook that cannot be read or drawn is logged and skipped
+  (:attr:`MonthlyOutcome.failed`), the other communities still get theirs; a
+  workbook larger than an outbox row may carry (:data:`civic.outbox.MAX_INLINE_FILE_BYTES`)
+  is replaced by its caption and a hint to ``/stats COMMUNITY YYYY-MM``.
+* Whether a month is due is decided from the job's own stored ``due_at``, not
+  recomputed: a job the ticker runs always sends its month, so a changed time
+  zone or holiday list cannot make a run find nothing due and end the chain.
+* A job that runs late (the bot was down on the 1st) sends every later month that
+  has fallen due since too, oldest first, at most :data:`MAX_LATE_MONTHS` of them
+  (older ones are read with ``/stats COMMUNITY YYYY-MM``), then schedules the
+  months after the last one due.
 * Every document has the outbox key ``reports.monthly:<month>:<community>:to:<chat>``:
   a month reached by two jobs (a late chain catching up a month whose job
   start-up had already scheduled) is still queued once per recipient.
@@ -49,19 +58,21 @@ through :class:`MonthlyFiles` (the handlers implement it with the catalogs).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from civic.outbox import MessageKind, OutgoingMessage, inline_file
+from civic.outbox import MAX_INLINE_FILE_BYTES, MessageKind, OutgoingMessage, inline_file
 from civic.places import Community, Places
 from civic.reports_stats import MonthFigures, Period, month_period, parse_month, read_month_figures
 from civic.roles import Grant, Role, ScopeKind
 
 if TYPE_CHECKING:
     from civic.ports import UnitOfWork
+    from civic.workdays import WorkingCalendar
 
 __all__ = [
     "MAX_LATE_MONTHS",
@@ -77,16 +88,23 @@ __all__ = [
     "month_being_reported",
     "months_due",
     "recipients",
-    "schedule_monthly_job",
+    "schedule_monthly_jobs",
     "send_monthly_reports",
 ]
+
+log = logging.getLogger(__name__)
 
 MONTHLY_KIND: Final = "reports.monthly"
 """The due job's kind; its key is the month reported (``2026-11``)."""
 
 SEND_HOUR: Final = 9
-"""09:00 on the 1st, county time: the start of the first working morning of the month
-(or the morning the township reads it on Monday), never a night-time message."""
+"""09:00 on the first working day of the month, county time: the start of the first
+working morning, when the township's office is open to read it; never a night-time
+message, nor one waiting through a holiday."""
+
+JOBS_AHEAD: Final = 2
+"""How many months' jobs wait ahead of the month being reported: one run failing for
+good must not leave the chain without a next job."""
 
 MAX_LATE_MONTHS: Final = 6
 """A job run after a long outage sends at most this many months (the latest ones);
@@ -133,25 +151,33 @@ class Month:
         return month_period(self.year, self.month, timezone)
 
 
-def due_at(month: Month, timezone: str) -> datetime:
-    """When ``month``'s report is sent: :data:`SEND_HOUR` on the 1st of the next month."""
+def due_at(month: Month, timezone: str, calendar: WorkingCalendar) -> datetime:
+    """When ``month``'s report is sent: :data:`SEND_HOUR` on the next month's first working day."""
     following = month.next()
-    return datetime(following.year, following.month, 1, SEND_HOUR, tzinfo=ZoneInfo(timezone))
+    day = calendar.next_working_day(date(following.year, following.month, 1), include_today=True)
+    return datetime(day.year, day.month, day.day, SEND_HOUR, tzinfo=ZoneInfo(timezone))
 
 
-def month_being_reported(now: datetime, timezone: str) -> Month:
-    """The month whose report is due next: this month, or last month before 09:00 on the 1st."""
+def month_being_reported(now: datetime, timezone: str, calendar: WorkingCalendar) -> Month:
+    """The month whose report is due next: this month, or last month before its report is due."""
     current = Month.of(now, timezone)
     previous = current.previous()
-    return previous if now < due_at(previous, timezone) else current
+    return previous if now < due_at(previous, timezone, calendar) else current
 
 
-def months_due(first: Month, now: datetime, timezone: str) -> list[Month]:
-    """``first`` and every later month whose report has fallen due at ``now``, oldest first."""
-    stop = month_being_reported(now, timezone)
-    months: list[Month] = []
-    month = first
-    while month < stop:
+def months_due(
+    first: Month, first_due_at: datetime, now: datetime, timezone: str, calendar: WorkingCalendar
+) -> list[Month]:
+    """``first`` and every later month whose report has fallen due at ``now``, oldest first.
+
+    ``first_due_at`` is the stored ``due_at`` of ``first``'s job: when the ticker
+    runs the job, its month is due whatever the zone or the calendar say now.
+    """
+    if now < first_due_at:
+        return []
+    months = [first]
+    month = first.next()
+    while due_at(month, timezone, calendar) <= now:
         months.append(month)
         month = month.next()
     return months
@@ -181,11 +207,16 @@ def document_key(month: Month, community_code: str, chat_id: int) -> str:
 
 @dataclass(frozen=True)
 class MonthlyDocument:
-    """One rendered report: the XLSX, its file name and the summary caption (plain text)."""
+    """One rendered report: the XLSX, its file name and the summary caption (plain text).
+
+    ``too_large`` is sent instead of the file when the workbook is larger than an
+    outbox row carries: the caption and how to read the month with ``/stats``.
+    """
 
     data: bytes
     filename: str
     caption: str
+    too_large: str
 
 
 class MonthlyFiles(Protocol):
@@ -209,21 +240,39 @@ class MonthlyOutcome:
     unreceived: tuple[str, ...]
     """Communities nobody could receive a report for (no township or county admin)."""
     next_month: Month
-    """The month whose job is now scheduled."""
+    """The first month whose job is now scheduled (the next :data:`JOBS_AHEAD` are)."""
+    failed: tuple[tuple[Month, str], ...] = ()
+    """``(month, community code)`` whose workbook could not be made: logged and skipped."""
+    too_large: tuple[tuple[Month, str], ...] = ()
+    """``(month, community code)`` whose workbook was too large: the caption went alone."""
 
 
-async def schedule_monthly_job(uow: UnitOfWork, month: Month, now: datetime, timezone: str) -> bool:
-    """Make sure ``month``'s job exists (idempotent); ``False`` if it has already run."""
-    return await uow.due_jobs.schedule(MONTHLY_KIND, month.label, due_at(month, timezone), now)
+async def schedule_monthly_jobs(
+    uow: UnitOfWork, first: Month, now: datetime, timezone: str, calendar: WorkingCalendar
+) -> None:
+    """Make sure the jobs of ``first`` and the month after it exist (idempotent).
 
-
-async def ensure_monthly_job(uow: UnitOfWork, now: datetime, timezone: str) -> Month:
-    """At start-up: schedule the job of the month being reported, if it does not exist yet.
-
-    The caller commits. Returns the month.
+    A job that already ran is left alone; a pending one keeps its place (or
+    follows a changed calendar).
     """
-    month = month_being_reported(now, timezone)
-    await schedule_monthly_job(uow, month, now, timezone)
+    month = first
+    for _ in range(JOBS_AHEAD):
+        await uow.due_jobs.schedule(
+            MONTHLY_KIND, month.label, due_at(month, timezone, calendar), now
+        )
+        month = month.next()
+
+
+async def ensure_monthly_job(
+    uow: UnitOfWork, now: datetime, timezone: str, calendar: WorkingCalendar
+) -> Month:
+    """At start-up: the month being reported and the next have their jobs (the first
+    deployment, a chain broken while the bot ran an older version).
+
+    The caller commits. Returns the month being reported.
+    """
+    month = month_being_reported(now, timezone, calendar)
+    await schedule_monthly_jobs(uow, month, now, timezone, calendar)
     return month
 
 
@@ -232,18 +281,21 @@ async def send_monthly_reports(
     month_label: str,
     now: datetime,
     *,
+    job_due_at: datetime,
     timezone: str,
+    calendar: WorkingCalendar,
     places: Places,
     files: MonthlyFiles,
 ) -> MonthlyOutcome:
     """Queue each due month's report of every community to its recipients; schedule the next.
 
-    ``month_label`` is the job's key; ``timezone`` the county's (when months fall
-    due). Runs in the job's unit of work, which the scheduler commits together
-    with the job's "done" (never commits here).
+    ``month_label`` is the job's key and ``job_due_at`` its stored ``due_at``;
+    ``timezone`` the county's and ``calendar`` the working calendar (when later
+    months fall due). Runs in the job's unit of work, which the scheduler commits
+    together with the job's "done" (never commits here).
     """
     first = Month.parse(month_label)
-    due = months_due(first, now, timezone)
+    due = months_due(first, job_due_at, now, timezone, calendar)
     too_late, months = due[:-MAX_LATE_MONTHS], due[-MAX_LATE_MONTHS:]
     admins = await uow.roles.holders(Role.ADMIN)
     languages: dict[int, str | None] = {}
@@ -259,32 +311,69 @@ async def send_monthly_reports(
         for chat in chats:
             if chat not in languages:
                 languages[chat] = await uow.residents.language_of(chat)
+    failed: list[tuple[Month, str]] = []
+    oversized: list[tuple[Month, str]] = []
     for month in months:  # a month's files together, the oldest month first
         for community in places.communities:
             chats = receivers.get(community.code, ())
             if not chats:
                 continue
-            figures = await read_month_figures(
-                uow.reports, community.code, month.period(community.timezone), now
-            )
-            rendered: dict[str | None, MonthlyDocument] = {}
-            messages = []
-            for chat in chats:
-                language = languages[chat]
-                if language not in rendered:
-                    rendered[language] = await files.document(figures, community, language)
-                messages.append(
-                    _message(rendered[language], chat, document_key(month, community.code, chat))
-                )
+            try:
+                rendered = await _render(uow, files, community, month, now, languages, chats)
+            except Exception:  # one community's broken workbook must not stop the others'
+                log.exception("monthly report %s of %s failed", month.label, community.code)
+                failed.append((month, community.code))
+                continue
+            if any(len(d.data) > MAX_INLINE_FILE_BYTES for d in rendered.values()):
+                oversized.append((month, community.code))
+            messages = [
+                _message(rendered[languages[chat]], chat, document_key(month, community.code, chat))
+                for chat in chats
+            ]
             await uow.outbox.enqueue(messages, now)
             queued += len(messages)
-    next_month = max(first, month_being_reported(now, timezone))
-    await schedule_monthly_job(uow, next_month, now, timezone)
-    return MonthlyOutcome(tuple(months), queued, tuple(too_late), tuple(unreceived), next_month)
+    next_month = due[-1].next() if due else first
+    await schedule_monthly_jobs(uow, next_month, now, timezone, calendar)
+    return MonthlyOutcome(
+        tuple(months),
+        queued,
+        tuple(too_late),
+        tuple(unreceived),
+        next_month,
+        tuple(failed),
+        tuple(oversized),
+    )
+
+
+async def _render(
+    uow: UnitOfWork,
+    files: MonthlyFiles,
+    community: Community,
+    month: Month,
+    now: datetime,
+    languages: Mapping[int, str | None],
+    chats: Iterable[int],
+) -> dict[str | None, MonthlyDocument]:
+    """The community's month, read once and drawn once per language its readers use."""
+    figures = await read_month_figures(
+        uow.reports, community.code, month.period(community.timezone), now
+    )
+    rendered: dict[str | None, MonthlyDocument] = {}
+    for chat in chats:
+        language = languages[chat]
+        if language not in rendered:
+            rendered[language] = await files.document(figures, community, language)
+    return rendered
 
 
 def _message(document: MonthlyDocument, chat_id: int, key: str) -> OutgoingMessage:
-    """The outbox row: the file itself travels in the row, so it survives a crash."""
+    """The outbox row: the file itself travels in the row, so it survives a crash.
+
+    A workbook too large for a row goes as text: its caption and the ``/stats``
+    hint (the township still learns the figures and where to read the rest).
+    """
+    if len(document.data) > MAX_INLINE_FILE_BYTES:
+        return OutgoingMessage(chat_id, {"text": document.too_large}, dedupe_key=key)
     payload: Mapping[str, object] = {
         "document": inline_file(document.data, document.filename),
         "caption": document.caption,

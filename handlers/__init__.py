@@ -68,7 +68,7 @@ def register_jobs(jobs: JobRegistry, services: Services) -> None:
 
 def start_up(application: Application) -> None:  # type: ignore[type-arg]
     """Once the application runs: the residents' languages, the command menus, and the
-    job of the month's report to the townships.
+    jobs of the monthly report to the townships (the month being reported and the next).
 
     In the background, so that receiving updates does not wait for them (P5).
     """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import Application
 
+from bot.config.reports import working_calendar_from_config
 from bot.context import Services, services_of
 from bot.i18n import Catalogs, resolve_locale
 from bot.reports_stats_files import xlsx_bytes
@@ -56,7 +57,7 @@ class MonthlyDocuments:
         data = await asyncio.to_thread(xlsx_bytes, sheets)
         no_data = t("reports.stats.no_data")
         caption = t(
-            "reports.monthly.caption",
+            "reports.monthly.summary",
             community=view.community(community.code),
             month=stats.period.label,
             total=stats.total,
@@ -65,21 +66,35 @@ class MonthlyDocuments:
             rating=no_data if stats.average_rating is None else rating(stats.average_rating),
         )
         filename = f"reports-{community.code}-{stats.period.label}.xlsx"
-        return MonthlyDocument(data, filename, caption)
+        too_large = t(
+            "reports.monthly.too_large",
+            caption=caption,
+            code=community.code,
+            month=stats.period.label,
+        )
+        return MonthlyDocument(data, filename, caption, too_large)
 
 
 def register_jobs(jobs: JobRegistry, services: Services) -> None:
     """The ``reports.monthly`` job: each due month's reports, to each township."""
     documents = MonthlyDocuments(services.catalogs, services.places)
     timezone = services.settings.config.county.timezone
+    calendar = working_calendar_from_config(services.settings.config)
 
     async def send_monthly(uow: SqlUnitOfWork, job: DueJob, now: datetime) -> None:
         """Queue the month's documents; the ticker commits them with the job's "done"."""
         outcome = await send_monthly_reports(
-            uow, job.key, now, timezone=timezone, places=services.places, files=documents
+            uow,
+            job.key,
+            now,
+            job_due_at=job.due_at,
+            timezone=timezone,
+            calendar=calendar,
+            places=services.places,
+            files=documents,
         )
         log.info(
-            "monthly reports %s: %d documents queued; next: %s",
+            "monthly reports %s: %d documents queued; next jobs from %s",
             ", ".join(m.label for m in outcome.months) or "none due",
             outcome.queued,
             outcome.next_month.label,
@@ -88,6 +103,16 @@ def register_jobs(jobs: JobRegistry, services: Services) -> None:
             log.warning(
                 "monthly reports of %s not sent: too late (read them with /stats)",
                 ", ".join(m.label for m in outcome.too_late),
+            )
+        if outcome.failed:
+            log.error(
+                "monthly reports not made (read them with /stats): %s",
+                ", ".join(f"{code} {month.label}" for month, code in outcome.failed),
+            )
+        if outcome.too_large:
+            log.warning(
+                "monthly workbooks too large to send, the caption went alone: %s",
+                ", ".join(f"{code} {month.label}" for month, code in outcome.too_large),
             )
         if outcome.unreceived:
             log.warning(
@@ -99,12 +124,17 @@ def register_jobs(jobs: JobRegistry, services: Services) -> None:
 
 
 async def ensure_job(application: Application) -> None:  # type: ignore[type-arg]
-    """At start-up: the month being reported has its job (the first run, a broken chain)."""
+    """At start-up: the month being reported and the next have their jobs (the first
+    run, a chain broken by two months failing in a row)."""
     services = services_of(application)
+    config = services.settings.config
     try:
         async with services.database.uow() as uow:
             month = await ensure_monthly_job(
-                uow, services.clock.now(), services.settings.config.county.timezone
+                uow,
+                services.clock.now(),
+                config.county.timezone,
+                working_calendar_from_config(config),
             )
             await uow.commit()
     except Exception:  # the next start-up tries again; the chain itself goes on meanwhile

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from civic.outbox import BadInlineFile, read_inline_file
 from civic.register_claims import CLAIM, ClaimDraft, review_notices_prefix
 from civic.reports_filing import FILE, ReportDraft
 from storage.outbox import SqlOutboxRepository
@@ -115,7 +116,7 @@ class SqlPersonalDataRepository:
                 )
             ],
             "messages_to_you": [
-                {**row, "payload": json.loads(row["payload"])}
+                {**row, "payload": without_inline_files(json.loads(row["payload"]))}
                 for row in await self._rows(outbox, outbox.c.chat_id == user_id, order=outbox.c.id)
             ],
         }
@@ -237,6 +238,22 @@ class SqlPersonalDataRepository:
         if one:
             return rows[0] if rows else None
         return rows
+
+
+def without_inline_files(payload: dict[str, Any]) -> dict[str, Any]:
+    """A queued message as ``/mydata`` shows it: a file the bot made itself (the monthly
+    workbook an admin receives, :func:`civic.outbox.inline_file`) becomes its name and
+    size; the file is the community's figures, not data about the person, and a year
+    of them in base64 would bury the export."""
+    inline = payload.get("document")
+    if not (isinstance(inline, dict) and "base64" in inline):
+        return payload
+    try:
+        read = read_inline_file(inline)
+    except BadInlineFile:
+        read = None
+    shown = {"filename": inline.get("filename"), "bytes": None if read is None else len(read[0])}
+    return {**payload, "document": shown}
 
 
 def _plain(value: Any) -> Any:

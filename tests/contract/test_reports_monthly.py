@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from bot.config import load_config_file
+from bot.config.reports import working_calendar_from_config
 from bot.i18n import Catalogs
 from civic.jobs import DueJob, JobStatus
 from civic.outbox import MessageKind, OutgoingMessage, inline_file, read_inline_file
@@ -24,7 +26,7 @@ from civic.reports_monthly import MONTHLY_KIND, ensure_monthly_job, send_monthly
 from civic.roles import Grant, Role, Scope, ScopeKind
 from handlers.reports_monthly import MonthlyDocuments
 from scheduler.registry import JobRegistry
-from scheduler.ticker import Outcome, Ticker
+from scheduler.ticker import Outcome, RetryPolicy, Ticker
 from storage.database import Database
 from storage.outbox import OutboxRow
 from storage.uow import SqlUnitOfWork
@@ -39,11 +41,13 @@ from tests.contract.test_sender import (  # noqa: F401  (fixtures)
     until,
     users_who_wrote,
 )
+from tests.helpers import SHIPPED_CONFIG
 from tgemu import Emulator
 from tgemu.client import EmulatorClient
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CATALOGS = Catalogs.load(strict=True)
+CALENDAR = working_calendar_from_config(load_config_file(SHIPPED_CONFIG))
 SET_UP = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 DUE = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
 TOWNSHIP_ADMIN = 880_000_001
@@ -51,17 +55,27 @@ CHINESE_ADMIN = 880_000_002
 COUNTY_ADMIN = 880_000_003
 
 
-def ticker(database: Database) -> Ticker:
+def ticker(database: Database, *, failing: str = "") -> Ticker:
+    """The job as the bot registers it; the run of month ``failing`` raises, every time."""
     documents = MonthlyDocuments(CATALOGS, PLACES)
     jobs = JobRegistry()
 
     async def send_monthly(uow: SqlUnitOfWork, job: DueJob, now: datetime) -> None:
         await send_monthly_reports(
-            uow, job.key, now, timezone="Asia/Shanghai", places=PLACES, files=documents
+            uow,
+            job.key,
+            now,
+            job_due_at=job.due_at,
+            timezone="Asia/Shanghai",
+            calendar=CALENDAR,
+            places=PLACES,
+            files=documents,
         )
+        if job.key == failing:
+            raise RuntimeError("the database went away mid-run")
 
     jobs.add(MONTHLY_KIND, send_monthly)
-    return Ticker(database, jobs)
+    return Ticker(database, jobs, retry=RetryPolicy(max_attempts=1))
 
 
 async def set_up(database: Database) -> None:
@@ -75,7 +89,7 @@ async def set_up(database: Database) -> None:
         ):
             await uow.roles.add(Grant(user_id, Role.ADMIN, scope, granted_at=SET_UP))
         await uow.residents.add(a_resident(TOWNSHIP_ADMIN))
-        await ensure_monthly_job(uow, SET_UP, "Asia/Shanghai")
+        await ensure_monthly_job(uow, SET_UP, "Asia/Shanghai", CALENDAR)
         await uow.commit()
 
 
@@ -125,8 +139,8 @@ async def test_on_the_first_at_nine_each_township_admin_gets_each_communitys_wor
         and r.payload["document"]["filename"].startswith("reports-HD")
     )
     assert hd.payload["caption"] == (
-        "Monthly report of Hedong Community, 2026-11 (sent automatically): 2 reports filed, "
-        "1 resolved; on time: 50%; average rating: 4.0."  # the other was not accepted in time
+        "Monthly report of Hedong Community, 2026-11 (sent automatically). Reports filed: 2; "
+        "resolved: 1; on time: 50%; average rating: 4.0."  # the other was not accepted in time
     )
     inline = read_inline_file(hd.payload["document"])
     assert inline is not None
@@ -144,7 +158,11 @@ async def test_on_the_first_at_nine_each_township_admin_gets_each_communitys_wor
     assert await job_status(database, "2026-11") == (JobStatus.DONE, DUE)
     assert await job_status(database, "2026-12") == (
         JobStatus.PENDING,
-        datetime(2027, 1, 1, 9, 0, tzinfo=SHANGHAI),
+        datetime(2027, 1, 4, 9, 0, tzinfo=SHANGHAI),  # after New Year's Day and a weekend
+    )
+    assert await job_status(database, "2027-01") == (
+        JobStatus.PENDING,
+        datetime(2027, 2, 1, 9, 0, tzinfo=SHANGHAI),
     )
     again = await run.tick(DUE + timedelta(hours=1))
     assert again.total == 0
@@ -158,9 +176,9 @@ async def test_a_restart_ensures_the_job_again_without_a_second_report(database:
     first = await queued_documents(database)
 
     # restarts on the 1st after the job ran, and on the 1st before nine of the next month
-    for moment in (DUE + timedelta(hours=2), datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI)):
+    for moment in (DUE + timedelta(hours=2), datetime(2027, 1, 4, 8, 0, tzinfo=SHANGHAI)):
         async with database.uow() as uow:
-            month = await ensure_monthly_job(uow, moment, "Asia/Shanghai")
+            month = await ensure_monthly_job(uow, moment, "Asia/Shanghai", CALENDAR)
             await uow.commit()
         assert month.label == "2026-12"
     # December's job also finds November's documents already queued
@@ -169,7 +187,9 @@ async def test_a_restart_ensures_the_job_again_without_a_second_report(database:
             uow,
             "2026-11",
             DUE + timedelta(hours=3),
+            job_due_at=DUE,
             timezone="Asia/Shanghai",
+            calendar=CALENDAR,
             places=PLACES,
             files=MonthlyDocuments(CATALOGS, PLACES),
         )
@@ -184,7 +204,7 @@ async def test_without_a_township_admin_the_county_admin_receives_them(database:
     await sync_places(database.uow(), PLACES, SET_UP)
     async with database.uow() as uow:
         await uow.roles.add(Grant(COUNTY_ADMIN, Role.ADMIN, Scope.county(), granted_at=SET_UP))
-        await ensure_monthly_job(uow, SET_UP, "Asia/Shanghai")
+        await ensure_monthly_job(uow, SET_UP, "Asia/Shanghai", CALENDAR)
         await uow.commit()
 
     await ticker(database).tick(DUE + timedelta(seconds=30))
@@ -192,6 +212,58 @@ async def test_without_a_township_admin_the_county_admin_receives_them(database:
     rows = await queued_documents(database)
     assert {r.chat_id for r in rows} == {COUNTY_ADMIN}
     assert len(rows) == len(PLACES.communities)
+
+
+async def test_a_month_whose_run_fails_for_good_does_not_stop_the_next_months(
+    database: Database,
+) -> None:
+    await set_up(database)
+    run = ticker(database, failing="2026-11")
+
+    failed = await run.tick(DUE + timedelta(seconds=30))
+
+    assert failed.count(Outcome.FAILED) == 1
+    assert (await job_status(database, "2026-11") or (None,))[0] is JobStatus.FAILED
+    assert await queued_documents(database) == []  # rolled back with the run
+    december_due = datetime(2027, 1, 4, 9, 0, tzinfo=SHANGHAI)
+    assert await job_status(database, "2026-12") == (JobStatus.PENDING, december_due)
+
+    december = await run.tick(december_due + timedelta(seconds=30))
+
+    assert december.count(Outcome.DONE) == 1
+    rows = await queued_documents(database)
+    assert rows  # December's workbooks; November's is read with /stats
+    assert all(r.payload["document"]["filename"].endswith("-2026-12.xlsx") for r in rows)
+    assert await job_status(database, "2027-01") == (
+        JobStatus.PENDING,
+        datetime(2027, 2, 1, 9, 0, tzinfo=SHANGHAI),
+    )
+    assert (await job_status(database, "2027-02") or (None,))[0] is JobStatus.PENDING
+
+
+async def test_an_admins_data_export_names_the_workbooks_without_carrying_them(
+    database: Database,
+) -> None:
+    await set_up(database)
+    await ticker(database).tick(DUE + timedelta(seconds=30))
+    (hd,) = [
+        r
+        for r in await queued_documents(database)
+        if r.chat_id == TOWNSHIP_ADMIN
+        and r.payload["document"]["filename"] == "reports-HD-2026-11.xlsx"
+    ]
+    inline = read_inline_file(hd.payload["document"])
+    assert inline is not None
+
+    async with database.uow(read_only=True) as uow:
+        export = await uow.personal_data.export(TOWNSHIP_ADMIN)
+
+    documents = [m["payload"] for m in export["messages_to_you"] if "document" in m["payload"]]
+    assert len(documents) == len(PLACES.communities)
+    shown = next(d for d in documents if d["document"]["filename"] == "reports-HD-2026-11.xlsx")
+    assert shown["document"] == {"filename": "reports-HD-2026-11.xlsx", "bytes": len(inline[0])}
+    assert "base64" not in str(export["messages_to_you"])
+    assert str(shown["caption"]).startswith("Monthly report of Hedong Community")
 
 
 async def test_the_sender_uploads_the_file_a_row_carries(

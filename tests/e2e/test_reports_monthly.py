@@ -26,6 +26,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.config import load_config_file, places_from_config
+from bot.config.reports import working_calendar_from_config
 from civic.reports_monthly import Month, due_at
 from tests.e2e.test_reports_filing import choose_category, number_in, text_of
 from tests.e2e.test_residents import say, tap
@@ -36,10 +37,11 @@ from tgemu.client import EmulatorClient, EmulatorUser, ReceivedMessage
 pytestmark = pytest.mark.e2e
 
 COUNTY_ZONE = "Asia/Shanghai"
-COMMUNITIES = tuple(
-    c.code for c in places_from_config(load_config_file(SHIPPED_CONFIG)).communities
-)
+CONFIG = load_config_file(SHIPPED_CONFIG)
+COMMUNITIES = tuple(c.code for c in places_from_config(CONFIG).communities)
 """The communities of the shipped config.toml (the e2e bot's), all in the township YK."""
+CALENDAR = working_calendar_from_config(CONFIG)
+"""Its working calendar: the report is due on the month's first working day."""
 CLOCK_FOLLOWS_SECONDS = 3.0
 """The bot reads the emulator's clock every 2 s (bot.clock.REFRESH_SECONDS)."""
 
@@ -103,7 +105,7 @@ async def test_a_township_admin_receives_each_communitys_monthly_xlsx_once(
         noise = await file_report(rita, "Noise", "A generator hums all night by the gate")
         stairs = await file_report(rita, "Damaged facilities", "The stairwell light is broken")
 
-        await move_clock_to(emulator, due_at(month, COUNTY_ZONE) + timedelta(minutes=5))
+        await move_clock_to(emulator, due_at(month, COUNTY_ZONE, CALENDAR) + timedelta(minutes=5))
         documents, names = await documents_of_month(tao, month, len(COMMUNITIES), seconds=90)
         try:  # anything queued with them arrives at once: no second copy follows
             extra = await tao.next_message(timeout=3.0)
@@ -120,8 +122,8 @@ async def test_a_township_admin_receives_each_communitys_monthly_xlsx_once(
 
     hedong = by_name[f"reports-HD-{month.label}.xlsx"]
     assert (hedong.caption or "").startswith(
-        f"Monthly report of Hedong Community, {month.label} (sent automatically): "
-        "2 reports filed, 0 resolved"
+        f"Monthly report of Hedong Community, {month.label} (sent automatically). "
+        "Reports filed: 2; resolved: 0;"
     )
     assert hedong.document is not None
     workbook = load_workbook(io.BytesIO(await emulator.download(hedong.document["file_id"])))
@@ -139,4 +141,4 @@ async def test_a_township_admin_receives_each_communitys_monthly_xlsx_once(
     )
 
     chengbei = by_name[f"reports-CB-{month.label}.xlsx"]
-    assert "0 reports filed" in (chengbei.caption or "")
+    assert "Reports filed: 0;" in (chengbei.caption or "")
