@@ -37,8 +37,10 @@ Exactly once, and never stopped by one bad month
   the next month's job was scheduled by an earlier run and keeps the chain going
   (:class:`civic.ports.DueJobsRepository`: one job per ``(kind, key)``, scheduling
   an existing job changes nothing once it ran).
-* One community's workbook that cannot be read or drawn is logged and skipped
-  (:attr:`MonthlyOutcome.failed`), the other communities still get theirs; a
+* One community's workbook that cannot be drawn (or its figures computed) is
+  logged and skipped (:attr:`MonthlyOutcome.failed`), the other communities still
+  get theirs. A database error is another matter: PostgreSQL aborts the whole
+  transaction, so the run fails and the ticker retries it from scratch. A
   workbook larger than an outbox row may carry (:data:`civic.outbox.MAX_INLINE_FILE_BYTES`)
   is replaced by its caption and a hint to ``/stats COMMUNITY YYYY-MM``.
 * Whether a month is due is decided from the job's own stored ``due_at``, not
