@@ -43,8 +43,9 @@ Reminder and escalation
 Which moments restart the clock (the use cases apply these):
 
 * submission: both deadlines, from the moment of submission;
-* reassignment: the accept deadline restarts for the new assignee; the resolve
-  deadline stays — the resident has waited since submission all the same;
+* reassignment: the accept deadline restarts for the new assignee (never past a
+  resolve deadline still ahead); the resolve deadline stays — the resident has
+  waited since submission all the same;
 * reopening (the reporter's "No"): the resolve deadline restarts from the
   reopening moment, with the category's full resolve period.
 
@@ -175,14 +176,23 @@ def deadlines_after_reassign(
 ) -> Deadlines:
     """The new assignee gets a fresh accept period; the resolve deadline stays.
 
-    The fresh accept deadline never falls after the resolve deadline: a report
-    reassigned late must still be resolved by the date the resident was given,
-    and "accept by Monday, resolve by Friday last week" would tell the new
+    While the resolve deadline is still ahead, the fresh accept deadline never
+    falls after it: the report must still be resolved by the date the resident
+    was given, and "accept by Monday, resolve by Friday" would tell the new
     assignee they have more time than they have.
+
+    Once the resolve deadline has passed, capping would set an accept deadline in
+    the past (no reminder, no escalation: the resolve deadline's escalation has
+    run already), so the new desk gets the full accept period from the
+    reassignment: ``accept_by`` after ``resolve_by``, which the desk's notice
+    shows as "overdue since; accept by" and which gets its own jobs
+    (:func:`civic.reports_reminders.deadline_jobs`).
     """
     periods = policy.for_category(category_code)
     accept_by = due_moment(reassigned_at, periods.accept_working_days, calendar, timezone)
-    return Deadlines(accept_by=min(accept_by, current.resolve_by), resolve_by=current.resolve_by)
+    if current.resolve_by > reassigned_at:
+        accept_by = min(accept_by, current.resolve_by)
+    return Deadlines(accept_by=accept_by, resolve_by=current.resolve_by)
 
 
 def resolve_by_after_reopen(

@@ -61,7 +61,7 @@ from civic.reports import (
 from civic.reports_deadlines import DeadlinePolicy, Deadlines, deadlines_after_reassign
 from civic.reports_expiry import ask_filer, schedule_expiry
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
-from civic.reports_reminders import DeskNotices, schedule_deadline_jobs, tell_desk
+from civic.reports_reminders import DeskNotices, desk_holders, schedule_deadline_jobs, tell_desk
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Role, ScopeKind, admin_communities, admin_covers
 from civic.workdays import WorkingCalendar
@@ -312,6 +312,11 @@ class HandleResult:
     refusal: Refusal | None = None
     roles: frozenset[ActorRole] = frozenset()
     flow: Flow | None = None
+    desk: tuple[int, ...] | None = None
+    """On a reassignment done now: everyone holding the new desk (the person
+    reassigning among them if they do; they are not told). Empty: nobody holds it
+    in the bot yet, the report waits there unseen, so the handler tells the person
+    reassigning (another desk, or tell them another way)."""
 
 
 AUDIT_HANDLED: Final = "reports.handle"
@@ -473,17 +478,27 @@ async def handle_report(
         if action is ReportAction.RESOLVE:
             await schedule_expiry(uow, changed, event, now, deadlines.confirm_fixed_days)
             await ask_filer(uow, changed, event, actor.user_id, notices, now)
+        desk: tuple[int, ...] | None = None
         if action is ReportAction.REASSIGN:
             # A fresh accept deadline for the new desk (its own jobs; the old ones
             # find the deadline changed and do nothing), and the new desk is told.
             timezone = places.timezone_of(changed.community_code)
             await schedule_deadline_jobs(uow, changed, now, timezone)
+            desk = tuple(await desk_holders(uow, changed))
             if desk_notices is not None and event.id is not None:
-                await tell_desk(uow, changed, event.id, desk_notices, now, actor_id=actor.user_id)
+                await tell_desk(
+                    uow,
+                    changed,
+                    event.id,
+                    desk_notices,
+                    now,
+                    actor_id=actor.user_id,
+                    reassigned=True,
+                )
         await tell_reporter(uow, changed, event, notices, now)
         await _close_note_flow(uow, actor.user_id, update_id, now, album=album, event=event)
         await uow.commit()
-    return HandleResult(HandleOutcome.DONE, changed, event=event, roles=roles)
+    return HandleResult(HandleOutcome.DONE, changed, event=event, roles=roles, desk=desk)
 
 
 def _changed(

@@ -28,10 +28,14 @@ find the report's deadline changed (or its state moved on) and do nothing
 * The **accept** deadline applies while the report is ``submitted`` (waiting to
   be acknowledged); once accepted (or rejected) its jobs do nothing.
 * The **resolve** deadline applies while the report is open.
-* When the accept deadline is not before the resolve deadline (a report
-  reassigned late gets ``accept_by`` capped at ``resolve_by``:
+* When the accept deadline is not before a resolve deadline still ahead (a
+  report reassigned late gets ``accept_by`` capped at ``resolve_by``:
   :func:`~civic.reports_deadlines.deadlines_after_reassign`), only the resolve
   jobs are scheduled: one missed moment is escalated once, not twice.
+* A report reassigned after its resolve deadline passed gets a fresh accept
+  deadline after it: its accept jobs are scheduled (new keys), while the resolve
+  deadline's jobs, already run, are not run again — the new desk is reminded and
+  the secretary told once more only if the new desk does not accept in time.
 
 Who is told
 -----------
@@ -42,20 +46,24 @@ Who is told
   desk (a township's order reaches the community office:
   :func:`civic.reports_handling.roles_on_report`). A desk nobody holds gets
   nothing: the escalation at the deadline is what brings such a report to the
-  supervisor.
+  supervisor. The person reassigning is told when the desk they chose has nobody
+  (:attr:`civic.reports_handling.HandleResult.desk`).
 * An escalation goes to the community's secretary (书记, :func:`civic.roles.secretary_of`,
   spec 01: "the secretary gets escalations"). **Fallback** when the community has
   no secretary: every staff member of the community (the office supervises its
   own work; the director is among them); when it has no staff either, the
   admins whose grants cover it (township, then county: the level that would
   supervise a community without an office). ``[admins]`` of ``config.toml`` are
-  operators, not supervisors, and are not told.
+  operators, not supervisors, and are not told. The person named on the report
+  (the one who is late) is never the one told of their own delay: when they are
+  the secretary, the escalation falls through to the other staff, then the admins.
 
 Each message is queued through the outbox in the same unit of work as the job
 (or the filing, or the reassignment), with a dedupe key per deadline and
 recipient, so nothing is sent twice for one deadline even if a job ran twice.
-Each job also records a ``remind``/``escalate`` event (actor: the system), which
-the card's history shows.
+Each job that told someone also records a ``remind``/``escalate`` event (actor:
+the system), which the card's history shows; a job that found nobody to tell
+records nothing (the history would claim a reminder nobody got).
 
 No Telegram, no SQL, no clock: ``now`` and the places are passed in.
 """
@@ -90,14 +98,17 @@ if TYPE_CHECKING:
 __all__ = [
     "ESCALATE_JOB",
     "REMIND_JOB",
+    "Arrival",
     "Deadline",
     "DeadlineJob",
     "DeskNotices",
     "JobVerdict",
     "arrival_notice_key",
+    "arrival_of",
     "deadline_jobs",
     "deadline_notice_key",
     "decide_deadline_job",
+    "desk_holders",
     "desk_recipients",
     "escalate_deadline",
     "escalation_recipients",
@@ -166,8 +177,12 @@ def deadline_jobs(report: Report, now: datetime, timezone: str) -> list[Deadline
     for deadline in Deadline:
         if not applies_in(report.state, deadline):
             continue
-        if deadline is Deadline.ACCEPT and report.accept_by >= report.resolve_by:
-            continue  # the resolve deadline's jobs speak for the same moment
+        if (
+            deadline is Deadline.ACCEPT
+            and report.accept_by >= report.resolve_by
+            and report.resolve_by > now
+        ):
+            continue  # the resolve deadline's jobs, still to run, speak for that moment
         due = deadline_of(report, deadline)
         key = job_key(report.id, deadline, due)
         payload = {"report_id": report.id, "deadline": deadline.value, "due": stamp(due)}
@@ -275,9 +290,17 @@ def escalation_recipients(
     admin_grants: Iterable[Grant],
     community_code: str,
     places: Places,
+    *,
+    late: int | None = None,
 ) -> list[int]:
-    """The secretary of the community; else its staff; else the admins covering it."""
-    grants = list(community_grants)
+    """The secretary of the community; else its staff; else the admins covering it.
+
+    ``late``, the person named on the report, is left out at every level: an
+    escalation is a supervisor hearing of someone else's delay, so a secretary who
+    took the report themselves is not told of their own lateness — the other
+    staff are (then the admins)."""
+    grants = [g for g in community_grants if g.user_id != late]
+    admin_grants = [g for g in admin_grants if g.user_id != late]
     secretary = secretary_of(grants, community_code)
     if secretary is not None:
         return [secretary]
@@ -289,7 +312,8 @@ def escalation_recipients(
     return sorted({g.user_id for g in admin_grants if admin_covers(g, community_code, places)})
 
 
-async def _desk_holders(uow: UnitOfWork, report: Report) -> list[int]:
+async def desk_holders(uow: UnitOfWork, report: Report) -> list[int]:
+    """Everyone at the report's desk now (:func:`desk_recipients`), read from storage."""
     if report.assignee.user_id is not None:
         return [report.assignee.user_id]
     role = desk_role(report.assignee.kind)
@@ -303,12 +327,34 @@ async def _desk_holders(uow: UnitOfWork, report: Report) -> list[int]:
 # -- the messages -------------------------------------------------------------------------------
 
 
+class Arrival(StrEnum):
+    """How a report came to a desk, which its notice says."""
+
+    FILED = "filed"
+    """A new report: accept by ``accept_by``."""
+    PASSED = "passed"
+    """Reassigned to this desk: accept by ``accept_by``, resolve by ``resolve_by``."""
+    PASSED_OVERDUE = "passed_overdue"
+    """Reassigned after the resolve deadline: overdue since ``resolve_by``; accept by
+    the fresh ``accept_by`` (:func:`~civic.reports_deadlines.deadlines_after_reassign`)."""
+
+
+def arrival_of(report: Report, now: datetime, *, reassigned: bool) -> Arrival:
+    """Which notice the desk gets: a filing, or a reassignment (overdue or not)."""
+    if not reassigned:
+        return Arrival.FILED
+    return Arrival.PASSED_OVERDUE if report.resolve_by <= now else Arrival.PASSED
+
+
 class DeskNotices(Protocol):
     """Renders the desk's and the supervisor's messages in the recipient's language,
     each with a button that opens the report's card (the handlers implement it)."""
 
-    def arrived(self, report: Report, recipient_id: int, language: str | None) -> OutgoingMessage:
-        """A report came to the recipient's desk: category, place, accept-by."""
+    def arrived(
+        self, report: Report, recipient_id: int, language: str | None, arrival: Arrival
+    ) -> OutgoingMessage:
+        """A report came to the recipient's desk (``arrival`` says how): category,
+        place, accept-by."""
         ...
 
     def reminder(
@@ -348,17 +394,20 @@ async def tell_desk(
     now: datetime,
     *,
     actor_id: int | None = None,
+    reassigned: bool = False,
 ) -> list[int]:
     """Queue the new-report notice to the report's desk (filing, reassignment), in the
     unit of work that put it there; return who was told. ``actor_id``, who filed or
     reassigned it (staff filing on a resident's behalf may sit at the desk), is not
-    told of what they just did."""
+    told of what they just did. ``reassigned``: the notice says the report was passed
+    to them (and, past the resolve deadline, since when it is overdue)."""
     if report.id is None:
         raise ValueError("tell the desk of a stored report")
-    recipients = [r for r in await _desk_holders(uow, report) if r != actor_id]
+    arrival = arrival_of(report, now, reassigned=reassigned)
+    recipients = [r for r in await desk_holders(uow, report) if r != actor_id]
     for recipient in recipients:
         language = await uow.residents.language_of(recipient)
-        message = notices.arrived(report, recipient, language)
+        message = notices.arrived(report, recipient, language, arrival)
         key = arrival_notice_key(report.id, event_id, recipient)
         await _enqueue(uow, message, recipient, key, now)
     return recipients
@@ -408,6 +457,19 @@ async def _run(
     if verdict is not JobVerdict.APPLIES or report is None:
         return JobResult(verdict)
     escalate = kind == ESCALATE_JOB
+    if escalate:
+        assert places is not None
+        recipients = escalation_recipients(
+            await uow.roles.in_community(report.community_code),
+            await uow.roles.holders(Role.ADMIN),
+            report.community_code,
+            places,
+            late=report.assignee.user_id,
+        )
+    else:
+        recipients = await desk_holders(uow, report)
+    if not recipients:
+        return JobResult(verdict)  # nobody to tell: no event claiming someone was
     await uow.reports.add_event(
         ReportEvent(
             report_id=report_id,
@@ -418,16 +480,6 @@ async def _run(
             from_state=report.state,
         )
     )
-    if escalate:
-        assert places is not None
-        recipients = escalation_recipients(
-            await uow.roles.in_community(report.community_code),
-            await uow.roles.holders(Role.ADMIN),
-            report.community_code,
-            places,
-        )
-    else:
-        recipients = await _desk_holders(uow, report)
     key = job_key(report_id, deadline, due)
     for recipient in recipients:
         language = await uow.residents.language_of(recipient)

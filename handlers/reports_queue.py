@@ -229,13 +229,22 @@ def strip_tags(text: str) -> str:
 
 
 async def done(
-    update: Update, context: BotContext, result: HandleResult, notice_key: str | None = None
+    update: Update,
+    context: BotContext,
+    result: HandleResult,
+    notice_key: str | None = None,
+    *,
+    alert: str | None = None,
 ) -> None:
-    """The action was taken (or had been, for a redelivered update): the card shows it."""
+    """The action was taken (or had been, for a redelivered update): the card shows it.
+    ``alert``: something the person must read (not a passing toast)."""
     query = update.callback_query
     if query is None or query.message is None or result.report is None:
         return
-    await acknowledge(query, context.t(notice_key) if notice_key else None)
+    if alert is not None:
+        await acknowledge(query, alert, alert=True)
+    else:
+        await acknowledge(query, context.t(notice_key) if notice_key else None)
     context.services.sender.wake()
     screen = await card_screen(context, result.report, result.roles or frozenset())
     await edit(context, query.message.chat.id, query.message.message_id, screen)
@@ -399,7 +408,16 @@ async def target(update: Update, context: BotContext) -> None:
         target=Assignee(kind, button.args[3]),
     )
     if not await answer_refusal(update, context, actor, result, ReportAction.REASSIGN):
-        await done(update, context, result)
+        await done(update, context, result, alert=unheld_desk(context, result))
+
+
+def unheld_desk(context: BotContext, result: HandleResult) -> str | None:
+    """When the chosen desk has nobody in the bot, say so: nobody would see the report
+    there until its deadline's escalation."""
+    if result.desk != () or result.report is None:
+        return None
+    desk = cards_of(context).desk_label(result.report.assignee)
+    return context.t("reports.card.desk_unheld", desk=desk)
 
 
 async def card(update: Update, context: BotContext) -> None:

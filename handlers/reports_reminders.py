@@ -29,6 +29,7 @@ from civic.reports import Report
 from civic.reports_reminders import (
     ESCALATE_JOB,
     REMIND_JOB,
+    Arrival,
     Deadline,
     deadline_of,
     escalate_deadline,
@@ -50,6 +51,11 @@ ESCALATION_TEXT: Final = {
     Deadline.ACCEPT: N_("reports.deadline.escalate_accept"),
     Deadline.RESOLVE: N_("reports.deadline.escalate_resolve"),
 }
+ARRIVAL_TEXT: Final = {
+    Arrival.FILED: N_("reports.deadline.arrived"),
+    Arrival.PASSED: N_("reports.deadline.passed"),
+    Arrival.PASSED_OVERDUE: N_("reports.deadline.passed_overdue"),
+}
 
 
 @dataclass(frozen=True)
@@ -64,36 +70,43 @@ class DeskOutboxNotices:
         t = self.catalogs.for_locale(resolve_locale(language, None))
         return CardPainter(Painter(t, self.codec, self.places))
 
-    def arrived(self, report: Report, recipient_id: int, language: str | None) -> OutgoingMessage:
+    def arrived(
+        self, report: Report, recipient_id: int, language: str | None, arrival: Arrival
+    ) -> OutgoingMessage:
         cards = self.cards(language)
         text = cards.text(
-            "reports.deadline.arrived",
+            ARRIVAL_TEXT[arrival],
             number=escape(str(report.number)),
             category=cards.category(report.category_code),
             place=cards.place(report),
             accept_by=cards.when(report, report.accept_by),
+            resolve_by=cards.when(report, report.resolve_by),
         )
         return self._message(cards, report, recipient_id, text)
 
     def reminder(
         self, report: Report, deadline: Deadline, recipient_id: int, language: str | None
     ) -> OutgoingMessage:
-        cards = self.cards(language)
-        text = cards.text(
-            REMINDER_TEXT[deadline],
-            number=escape(str(report.number)),
-            category=cards.category(report.category_code),
-            place=cards.place(report),
-            deadline=cards.when(report, deadline_of(report, deadline)),
-        )
-        return self._message(cards, report, recipient_id, text)
+        return self._deadline(REMINDER_TEXT[deadline], report, deadline, recipient_id, language)
 
     def escalation(
         self, report: Report, deadline: Deadline, recipient_id: int, language: str | None
     ) -> OutgoingMessage:
+        return self._deadline(ESCALATION_TEXT[deadline], report, deadline, recipient_id, language)
+
+    def _deadline(
+        self,
+        message_id: str,
+        report: Report,
+        deadline: Deadline,
+        recipient_id: int,
+        language: str | None,
+    ) -> OutgoingMessage:
+        """A reminder or an escalation: the same facts, told to the desk or its supervisor
+        (only the escalation's text names the desk)."""
         cards = self.cards(language)
         text = cards.text(
-            ESCALATION_TEXT[deadline],
+            message_id,
             number=escape(str(report.number)),
             category=cards.category(report.category_code),
             place=cards.place(report),

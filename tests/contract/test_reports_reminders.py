@@ -23,7 +23,7 @@ from civic.jobs import JobStatus
 from civic.places import sync_places
 from civic.reports import ActorRole, Report, ReportAction, ReportEvent, ReportState
 from civic.reports_filing import Answer, FileOutcome, FileResult, SubmitReport, answer_report
-from civic.reports_handling import handle_report
+from civic.reports_handling import HandleResult, handle_report
 from civic.reports_reminders import ESCALATE_JOB, REMIND_JOB, Deadline, job_key
 from civic.reports_routing import Assignee, AssigneeKind
 from civic.roles import Actor, Grant, Position, Role, Scope, ScopeKind
@@ -275,3 +275,107 @@ async def test_a_report_event_records_the_system_as_actor(db: Database) -> None:
     assert escalation.kind is ReportAction.ESCALATE
     assert (escalation.actor_role, escalation.actor_id) == (ActorRole.SYSTEM, None)
     assert escalation.from_state is escalation.to_state is ReportState.SUBMITTED
+
+
+async def reassign(
+    db: Database, report: Report, target: Assignee, at: datetime, update_id: int
+) -> HandleResult:
+    """Staff (not the secretary) reassigns the report from its card, the desk told."""
+    staff = Actor(STAFF, (grant(STAFF, Role.STAFF, ScopeKind.COMMUNITY, "HD", Position.CLERK),))
+    return await handle_report(
+        db.uow(),
+        staff,
+        report.id or 0,
+        ReportAction.REASSIGN,
+        seen_state=ReportState.SUBMITTED,
+        places=PLACES,
+        now=at,
+        update_id=update_id,
+        notices=NOTICES,
+        deadlines=RULES,
+        target=target,
+        desk_notices=DESK,
+    )
+
+
+async def test_a_report_reassigned_after_its_resolve_deadline_is_escalated_once_more(
+    db: Database,
+) -> None:
+    report = await file_report(db)
+    await ticker(db).tick(report.resolve_by + timedelta(minutes=1))  # Wed 2 Dec: both missed
+    before = [k for _, k, _ in await sent(db) if k.startswith(ESCALATE_JOB)]
+    assert len(before) == 2  # the accept and the resolve deadline, once each
+    reassigned_at = report.resolve_by + timedelta(hours=16)  # Thu 3 Dec 10:00 local
+
+    result = await reassign(db, report, Assignee(AssigneeKind.COMMUNITY, "HD"), reassigned_at, 9100)
+
+    assert result.report is not None
+    new_accept_by = result.report.accept_by
+    assert new_accept_by == datetime(2026, 12, 4, 10, 0, tzinfo=UTC)  # Fri 18:00 local
+    assert result.report.resolve_by == report.resolve_by
+    [(_, arrival)] = [(c, t) for c, k, t in await sent(db) if ":desk:" in k and c == SECRETARY]
+    assert "已超期" in arrival  # the secretary reads Chinese: overdue since 2 Dec
+    assert "12月2日" in arrival
+    assert "12月4日" in arrival
+
+    for minutes in (1, 2, 60):
+        await ticker(db).tick(new_accept_by + timedelta(minutes=minutes))
+
+    after = [k for _, k, _ in await sent(db) if k.startswith(ESCALATE_JOB)]
+    new_key = job_key(report.id or 0, Deadline.ACCEPT, new_accept_by)
+    assert after[: len(before)] == before
+    assert after[len(before) :] == [f"{ESCALATE_JOB}:{new_key}:to:{SECRETARY}"]
+    assert (await system_events(db, report)).count(ReportAction.ESCALATE) == 3
+
+
+async def test_a_reassignment_says_who_holds_the_new_desk_and_nobody_for_an_empty_one(
+    db: Database,
+) -> None:
+    report = await file_report(db)
+    department = Assignee(AssigneeKind.DEPARTMENT, PLACES.departments[0].code)  # no liaison
+
+    nobody = await reassign(db, report, department, NOW + timedelta(hours=1), 9200)
+
+    assert nobody.desk == ()
+    assert [k for c, k, _ in await sent(db) if ":desk:" in k and c not in (WORKER, COLLEAGUE)] == []
+    assert nobody.report is not None
+    grid = Assignee(AssigneeKind.GRID_WORKER, "HD-G1")
+    back = await reassign(db, nobody.report, grid, NOW + timedelta(hours=2), 9201)
+    assert back.desk == (WORKER, COLLEAGUE)
+
+
+async def test_a_reminder_to_a_desk_nobody_holds_records_nothing(db: Database) -> None:
+    report = await file_report(db)
+    department = Assignee(AssigneeKind.DEPARTMENT, PLACES.departments[0].code)
+    moved = await reassign(db, report, department, NOW + timedelta(hours=1), 9300)
+    assert moved.report is not None
+    new_accept_by = moved.report.accept_by
+
+    await ticker(db).tick(new_accept_by - timedelta(hours=8))  # 10:00 local on the due day
+    assert [k for _, k, _ in await sent(db) if k.startswith(REMIND_JOB)] == []
+    assert await system_events(db, report) == []  # no "reminded" nobody received
+
+    await ticker(db).tick(new_accept_by + timedelta(minutes=1))
+    escalated = [c for c, k, _ in await sent(db) if k.startswith(ESCALATE_JOB)]
+    assert escalated == [SECRETARY]
+    assert await system_events(db, report) == [ReportAction.ESCALATE]
+
+
+async def test_a_secretary_late_with_their_own_report_is_not_escalated_to_the_staff_are(
+    db: Database,
+) -> None:
+    report = await file_report(db)
+    async with db.uow() as uow:
+        taken = replace(
+            report,
+            state=ReportState.ACCEPTED,
+            assignee=replace(report.assignee, user_id=SECRETARY),
+            updated_at=NOW,
+        )
+        await uow.reports.save(taken, ReportState.SUBMITTED)
+        await uow.commit()
+
+    await ticker(db).tick(report.resolve_by + timedelta(minutes=1))
+
+    escalated = [c for c, k, _ in await sent(db) if k.startswith(ESCALATE_JOB)]
+    assert escalated == [STAFF]

@@ -21,7 +21,7 @@ from civic.reports_deadlines import deadlines_at_submission
 from tests.e2e.conftest import TICK_SECONDS, BotProcess
 from tests.e2e.test_register_claims import saying
 from tests.e2e.test_reports_filing import text_of
-from tests.e2e.test_reports_handling import file_noise_report
+from tests.e2e.test_reports_handling import file_noise_report, find_card
 from tests.e2e.test_residents import WAIT, say, tap
 from tests.e2e.test_roles import registered_resident
 from tests.helpers import SHIPPED_CONFIG
@@ -132,3 +132,36 @@ async def test_a_deadline_passed_while_the_bot_was_stopped_is_escalated_once_aft
             bot.start()  # the next tests need it running
         await say(county_admin, f"/revoke {secretary.id} staff HD")  # test_roles wants none
         await asyncio.sleep(3.0)  # the bot reads the emulator's clock every 2 s
+
+
+async def test_staff_reassigning_to_a_desk_nobody_holds_are_told_and_a_held_desk_hears_it_passed(
+    emulator: EmulatorClient, county_admin: EmulatorUser
+) -> None:
+    clerk = await staff_member(emulator, "Dispatch")
+    made = await say(county_admin, f"/grant {clerk.id} staff HD clerk")
+    assert str(clerk.id) in text_of(made)
+    worker = await staff_member(emulator, "Taker")
+    await say(county_admin, f"/grant {worker.id} grid_worker HD-G1")
+    hana = await registered_resident(emulator, "Hana")
+    try:
+        number = await file_noise_report(hana)
+        await worker.wait_for(saying(number, "New report"), timeout=WAIT)
+        card = await find_card(clerk, number)
+
+        targets = await tap(clerk, card, "Reassign")
+        press = await clerk.press(targets, text="County Civil Affairs Bureau")  # no liaison
+        answer = await press.answer(timeout=WAIT)
+        assert answer.show_alert
+        assert "Nobody at County Civil Affairs Bureau uses the bot yet" in (answer.text or "")
+        card = await clerk.wait_for_edit(targets, timeout=WAIT)
+        assert "Reassign" in card.button_texts
+
+        targets = await tap(clerk, card, "Reassign")
+        press = await clerk.press(targets, text="the grid worker of 河东社区第一网格")
+        answer = await press.answer(timeout=WAIT)
+        assert not answer.show_alert  # someone holds that desk: nothing to warn of
+        passed = await worker.wait_for(saying(number, "passed to you"), timeout=WAIT)
+        assert "resolve by" in text_of(passed)
+        assert "New report" not in text_of(passed)
+    finally:
+        await say(county_admin, f"/revoke {clerk.id} staff HD")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config import load_config_file
 from bot.config.places import holiday_rules_from_config
@@ -198,14 +200,34 @@ def test_reassigning_restarts_acceptance_but_keeps_the_resolve_deadline() -> Non
 
 def test_a_late_reassignment_is_not_given_an_accept_deadline_after_the_resolve_deadline() -> None:
     filed = local(2026, 11, 25, 10)
-    first = deadlines_at_submission(filed, "fire_lane", POLICY, CALENDAR, TZ)  # resolve Fri 18:00
+    first = deadlines_at_submission(filed, "garbage", POLICY, CALENDAR, TZ)  # resolve Wed 18:00
 
-    moved = deadlines_after_reassign(
-        first, local(2026, 11, 27, 19), "fire_lane", POLICY, CALENDAR, TZ
-    )
+    moved = deadlines_after_reassign(first, local(2026, 12, 2, 10), "garbage", POLICY, CALENDAR, TZ)
 
-    assert first.resolve_by == local(2026, 11, 27, 18)
+    assert first.resolve_by == local(2026, 12, 2, 18)
     assert moved == Deadlines(accept_by=first.resolve_by, resolve_by=first.resolve_by)
+
+
+def test_a_reassignment_after_the_resolve_deadline_gets_a_fresh_accept_period() -> None:
+    filed = local(2026, 11, 25, 10, 30)
+    first = deadlines_at_submission(filed, "garbage", POLICY, CALENDAR, TZ)
+
+    moved = deadlines_after_reassign(first, local(2026, 12, 3, 10), "garbage", POLICY, CALENDAR, TZ)
+
+    assert moved == Deadlines(accept_by=local(2026, 12, 4, 18), resolve_by=local(2026, 12, 2, 18))
+
+
+@given(hours=st.integers(min_value=0, max_value=24 * 20))
+def test_a_reassigned_accept_deadline_is_never_in_the_past(hours: int) -> None:
+    first = deadlines_at_submission(local(2026, 11, 25, 10), "garbage", POLICY, CALENDAR, TZ)
+    reassigned = local(2026, 11, 25, 10) + timedelta(hours=hours)
+
+    moved = deadlines_after_reassign(first, reassigned, "garbage", POLICY, CALENDAR, TZ)
+
+    assert moved.accept_by > reassigned
+    assert moved.resolve_by == first.resolve_by
+    if first.resolve_by > reassigned:
+        assert moved.accept_by <= first.resolve_by
 
 
 def test_reopening_gives_the_full_resolve_period_again() -> None:

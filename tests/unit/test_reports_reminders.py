@@ -18,8 +18,10 @@ from civic.reports import Report, Reporter, ReportState, TrackingNumber
 from civic.reports_reminders import (
     ESCALATE_JOB,
     REMIND_JOB,
+    Arrival,
     Deadline,
     JobVerdict,
+    arrival_of,
     deadline_jobs,
     deadline_notice_key,
     decide_deadline_job,
@@ -115,6 +117,21 @@ def test_an_accept_deadline_capped_at_the_resolve_deadline_is_escalated_once() -
 
     assert {j.key.split(":")[1] for j in jobs} == {"resolve"}
     assert [j.kind for j in jobs].count(ESCALATE_JOB) == 1
+
+
+def test_a_report_reassigned_after_its_resolve_deadline_gets_accept_jobs_of_its_own() -> None:
+    reassigned = datetime(2026, 12, 3, 10, 0, tzinfo=ZONE)  # the day after RESOLVE_BY
+    fresh = datetime(2026, 12, 4, 18, 0, tzinfo=ZONE)
+    late = a_report(accept_by=fresh.astimezone(UTC))
+
+    jobs = deadline_jobs(late, reassigned, SHANGHAI)
+
+    accept_key = "42:accept:20261204T100000Z"
+    planned = {(j.kind, j.key): (j.due_at, j.stale_after) for j in jobs}
+    assert planned[(REMIND_JOB, accept_key)] == (datetime(2026, 12, 4, 9, 0, tzinfo=ZONE), fresh)
+    assert planned[(ESCALATE_JOB, accept_key)] == (fresh, None)
+    # The resolve deadline's own jobs keep their key (done already: scheduling is a no-op).
+    assert {k for _, k in planned if ":resolve:" in k} == {"42:resolve:20261202T100000Z"}
 
 
 def test_a_reassignment_with_a_new_accept_deadline_makes_new_keys_the_resolve_key_stays() -> None:
@@ -280,6 +297,20 @@ def test_without_staff_the_admins_covering_the_community_are_told() -> None:
     assert escalation_recipients(grid_only, ADMINS, "HD", PLACES) == [50, 51]
 
 
+def test_a_secretary_who_is_late_themselves_is_not_told_the_other_staff_are() -> None:
+    assert escalation_recipients([*HOLDERS, SECRETARY], ADMINS, "HD", PLACES, late=40) == [20]
+
+
+def test_the_only_staff_member_being_late_the_admins_covering_the_community_are_told() -> None:
+    staff_only = [g for g in HOLDERS if g.user_id == 20]
+
+    assert escalation_recipients(staff_only, ADMINS, "HD", PLACES, late=20) == [50, 51]
+
+
+def test_a_late_admin_is_not_told_of_their_own_delay() -> None:
+    assert escalation_recipients([], ADMINS, "HD", PLACES, late=50) == [51]
+
+
 def test_a_secretary_of_another_community_is_not_told() -> None:
     other = replace(SECRETARY, scope=Scope(ScopeKind.COMMUNITY, "CB"), community_code="CB")
 
@@ -297,7 +328,7 @@ def test_each_message_has_the_number_the_deadline_in_the_community_zone_and_a_ca
 ) -> None:
     report = a_report()
     messages = [
-        NOTICES.arrived(report, 10, language),
+        *(NOTICES.arrived(report, 10, language, arrival) for arrival in Arrival),
         *(NOTICES.reminder(report, d, 10, language) for d in Deadline),
         *(NOTICES.escalation(report, d, 10, language) for d in Deadline),
     ]
@@ -310,7 +341,49 @@ def test_each_message_has_the_number_the_deadline_in_the_community_zone_and_a_ca
         [[button]] = message.payload["reply_markup"]["inline_keyboard"]
         assert len(button["callback_data"].encode()) <= 64
     accept_text = str(messages[0].payload["text"])
-    assert "18:00" in accept_text or "6:00" in accept_text  # Shanghai time, not 10:00 UTC
+    shanghai = "6:00\u202fPM" if language == "en" else " 18:00 "  # not 10:00 UTC
+    assert shanghai in accept_text
+    assert "10:00" not in accept_text
+
+
+@pytest.mark.parametrize(
+    ("now", "reassigned", "arrival"),
+    [
+        (FILED, False, Arrival.FILED),
+        (RESOLVE_BY - timedelta(minutes=1), True, Arrival.PASSED),
+        (RESOLVE_BY, True, Arrival.PASSED_OVERDUE),
+        (RESOLVE_BY + timedelta(days=1), True, Arrival.PASSED_OVERDUE),
+    ],
+)
+def test_the_desk_hears_how_the_report_came_to_it(
+    now: datetime, reassigned: bool, arrival: Arrival
+) -> None:
+    assert arrival_of(a_report(), now, reassigned=reassigned) is arrival
+
+
+def test_a_reassigned_report_is_passed_to_the_desk_not_new() -> None:
+    report = a_report()
+
+    english = str(NOTICES.arrived(report, 10, "en", Arrival.PASSED).payload["text"])
+    chinese = str(NOTICES.arrived(report, 10, "zh-hans", Arrival.PASSED).payload["text"])
+
+    assert "passed to you" in english
+    assert "New report" not in english
+    assert "转给您" in chinese
+    assert "新反映" not in chinese
+    assert "Wed, Dec 2, 2026, 6:00\u202fPM" in english  # the resolve deadline stays
+
+
+def test_a_report_passed_on_after_its_resolve_deadline_says_since_when_it_is_overdue() -> None:
+    late = a_report(accept_by=datetime(2026, 12, 4, 18, 0, tzinfo=ZONE).astimezone(UTC))
+
+    english = str(NOTICES.arrived(late, 10, "en", Arrival.PASSED_OVERDUE).payload["text"])
+    chinese = str(NOTICES.arrived(late, 10, "zh-hans", Arrival.PASSED_OVERDUE).payload["text"])
+
+    assert "Overdue since Wed, Dec 2, 2026, 6:00\u202fPM; accept by Fri, Dec 4" in english
+    assert "超期" in chinese
+    assert "2026年12月2日" in chinese
+    assert "2026年12月4日" in chinese
 
 
 def test_messages_speak_the_recipients_language() -> None:
