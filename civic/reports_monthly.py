@@ -46,7 +46,7 @@ Exactly once, and never stopped by one bad month
 * Whether a month is due is decided from the job's own stored ``due_at``, not
   recomputed: a job the ticker runs always sends its month, so a changed time
   zone or holiday list cannot make a run find nothing due and end the chain.
-* A job that runs late (the bot was down on the 1st) sends every later month that
+* A job that runs late (the bot was down when it fell due) sends every later month that
   has fallen due since too, oldest first, at most :data:`MAX_LATE_MONTHS` of them
   (older ones are read with ``/stats COMMUNITY YYYY-MM``), then schedules the
   months after the last one due.

@@ -175,7 +175,7 @@ async def test_a_restart_ensures_the_job_again_without_a_second_report(database:
     await run.tick(DUE + timedelta(seconds=30))
     first = await queued_documents(database)
 
-    # restarts on the 1st after the job ran, and on the 1st before nine of the next month
+    # restarts on the 1st after the job ran, and on January's first working day before nine
     for moment in (DUE + timedelta(hours=2), datetime(2027, 1, 4, 8, 0, tzinfo=SHANGHAI)):
         async with database.uow() as uow:
             month = await ensure_monthly_job(uow, moment, "Asia/Shanghai", CALENDAR)

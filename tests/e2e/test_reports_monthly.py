@@ -1,7 +1,7 @@
 """The monthly report end to end: a township admin receives each community's XLSX once.
 
 The county admin makes a resident township admin with ``/grant``; a resident
-files reports; the emulator clock moves to 09:00 on the 1st of the next month
+files reports; the emulator clock moves to 09:00 on the next month's first working day
 and the admin receives, without asking, one workbook per community, whose
 figures are the reports filed. Everything is observed through what the admin
 receives and downloads, never by reading the bot's database.
