@@ -41,7 +41,13 @@ from telegram.ext import ExtBot
 
 from bot.batching import GroupCommit
 from bot.ratelimit import retry_after_seconds
-from civic.outbox import BadInlineFile, MessageKind, read_inline_file, retry_delay_seconds
+from civic.outbox import (
+    BadInlineFile,
+    MessageKind,
+    read_inline_file,
+    retry_delay_seconds,
+    sent_file,
+)
 from storage.database import Database
 from storage.outbox import OutboxRow
 
@@ -211,6 +217,21 @@ class OutboxSender:
                 await self._sent.add((row.id, message.message_id))
             except Exception as error:  # sent, but still pending: it will be sent again
                 log.error("recording outbox row %d as sent failed: %r", row.id, error)
+                return
+            await self._keep_file_id(row, message)
+
+    async def _keep_file_id(self, row: OutboxRow, message: Message) -> None:
+        """A sent row that carried its own file keeps Telegram's file id instead of it."""
+        inline = read_inline_file(row.payload.get("document"))
+        if inline is None or message.document is None:
+            return
+        document = sent_file(message.document.file_id, inline[1], len(inline[0]))
+        try:
+            async with self._database.uow() as uow:
+                await uow.outbox.keep_sent_file(row.id, document)
+                await uow.commit()
+        except Exception as error:  # the row keeps its file: harmless, only heavier
+            log.warning("dropping outbox row %d's sent file failed: %r", row.id, error)
 
     async def _record_sent(self, sent: list[tuple[int, int | None]]) -> None:
         async with self._database.uow() as uow:

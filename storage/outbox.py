@@ -160,6 +160,27 @@ class SqlOutboxRepository:
             [{"b_id": row_id, "b_message_id": message_id} for row_id, message_id in sent],
         )
 
+    async def keep_sent_file(self, row_id: int, document: dict[str, Any]) -> bool:
+        """Replace a *sent* row's ``document`` (the file it carried) by ``document``
+        (:func:`civic.outbox.sent_file`); a row not sent is left alone, so a row that
+        may still be sent always keeps its file. ``False`` if nothing changed."""
+        row = (
+            await self._conn.execute(
+                select(outbox.c.payload).where(
+                    outbox.c.id == row_id, outbox.c.status == DeliveryStatus.SENT.value
+                )
+            )
+        ).first()
+        if row is None:
+            return False
+        payload = {**json.loads(row.payload), "document": document}
+        result = await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.status == DeliveryStatus.SENT.value)
+            .values(payload=json.dumps(payload, ensure_ascii=False))
+        )
+        return bool(result.rowcount)
+
     async def mark_failed(self, row_id: int, now: datetime, error: str) -> None:
         """Telegram refused the row itself (400): keep why, do not retry."""
         await self._conn.execute(

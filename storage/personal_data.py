@@ -244,8 +244,11 @@ def without_inline_files(payload: dict[str, Any]) -> dict[str, Any]:
     """A queued message as ``/mydata`` shows it: a file the bot made itself (the monthly
     workbook an admin receives, :func:`civic.outbox.inline_file`) becomes its name and
     size; the file is the community's figures, not data about the person, and a year
-    of them in base64 would bury the export."""
+    of them in base64 would bury the export. A sent one (:func:`civic.outbox.sent_file`)
+    loses its Telegram file id, a key to a file rather than data (:func:`without_file_ids`)."""
     inline = payload.get("document")
+    if isinstance(inline, dict) and "file_id" in inline:  # sent: Telegram's key, not data
+        return {**payload, "document": {k: v for k, v in inline.items() if k != "file_id"}}
     if not (isinstance(inline, dict) and "base64" in inline):
         return payload
     try:

@@ -11,7 +11,9 @@ the in-process emulator and downloads what the user received.
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
@@ -20,7 +22,7 @@ from bot.config import load_config_file
 from bot.config.reports import working_calendar_from_config
 from bot.i18n import Catalogs
 from civic.jobs import DueJob, JobStatus
-from civic.outbox import MessageKind, OutgoingMessage, inline_file, read_inline_file
+from civic.outbox import MessageKind, OutgoingMessage, inline_file, read_inline_file, sent_file
 from civic.places import sync_places
 from civic.reports_monthly import MONTHLY_KIND, ensure_monthly_job, send_monthly_reports
 from civic.roles import Grant, Role, Scope, ScopeKind
@@ -265,6 +267,20 @@ async def test_an_admins_data_export_names_the_workbooks_without_carrying_them(
     assert "base64" not in str(export["messages_to_you"])
     assert str(shown["caption"]).startswith("Monthly report of Hedong Community")
 
+    # sent: the row keeps Telegram's file id, which the export leaves out too
+    async with database.uow() as uow:
+        kept = sent_file("BQACAgIAAx-secret", "reports-HD-2026-11.xlsx", len(inline[0]))
+        assert not await uow.outbox.keep_sent_file(hd.id, kept)  # pending: keeps its file
+        await uow.outbox.mark_sent_many([(hd.id, 77)], DUE + timedelta(minutes=1))
+        assert await uow.outbox.keep_sent_file(hd.id, kept)
+        await uow.commit()
+    async with database.uow(read_only=True) as uow:
+        export = await uow.personal_data.export(TOWNSHIP_ADMIN)
+    assert "BQACAgIAAx-secret" not in str(export["messages_to_you"])
+    assert {"filename": "reports-HD-2026-11.xlsx", "bytes": len(inline[0])} in [
+        m["payload"]["document"] for m in export["messages_to_you"]
+    ]
+
 
 async def test_the_sender_uploads_the_file_a_row_carries(
     emulator: Emulator,  # noqa: F811  (the fixtures of test_sender)
@@ -292,14 +308,32 @@ async def test_the_sender_uploads_the_file_a_row_carries(
         )
         await uow.commit()
 
+    async def sent_payload() -> dict[str, Any] | None:
+        async with database.uow(read_only=True) as uow:
+            result = await uow.connection.exec_driver_sql(
+                "SELECT payload FROM outbox WHERE status = 'sent'"
+            )
+            rows = [json.loads(row[0]) for row in result.all()]
+        return rows[0] if rows else None
+
+    async def file_dropped() -> bool:
+        payload = await sent_payload()
+        return payload is not None and "base64" not in payload["document"]
+
     async with running_sender(emulator, database):
         await until(counts_are(database, {"sent": 1, "failed": 1}))
+        await until(file_dropped)
 
     (received,) = [m for m in await user.messages() if m.document is not None]
     assert received.caption == "Nov"
     assert received.document is not None
     assert received.document["file_name"] == "reports-HD-2026-11.xlsx"
     assert await client.download(received.document["file_id"]) == data
+    # once Telegram holds the file, the sent row keeps its file id, name and size only
+    assert await sent_payload() == {
+        "document": sent_file(received.document["file_id"], "reports-HD-2026-11.xlsx", len(data)),
+        "caption": "Nov",
+    }
     async with database.uow(read_only=True) as uow:
         result = await uow.connection.exec_driver_sql(
             "SELECT error, attempts FROM outbox WHERE status = 'failed'"
