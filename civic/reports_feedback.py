@@ -34,7 +34,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from civic.audit import AuditEntry
 from civic.flows import DONE_STEP, Flow, enter_flow
 from civic.places import Places
 from civic.reports import (
@@ -48,16 +47,15 @@ from civic.reports import (
     decide_action,
 )
 from civic.reports_deadlines import resolve_by_after_reopen
-from civic.reports_expiry import EXPIRE_JOB, expire_job_key
 from civic.reports_handling import (
-    AUDIT_HANDLED,
     DeadlineRules,
     HandleOutcome,
+    audit_entry,
     check_note,
     roles_on_report,
 )
 from civic.reports_notices import ReportNotices, tell_reporter, tell_worker
-from civic.reports_reminders import schedule_deadline_jobs
+from civic.reports_reminders import DeskNotices, schedule_deadline_jobs, tell_desk
 from civic.roles import Actor
 
 if TYPE_CHECKING:
@@ -76,6 +74,7 @@ __all__ = [
     "latest_resolution",
     "rate_resolution",
     "skip_comment",
+    "standing_question",
 ]
 
 FEEDBACK_FLOW: Final = "reports.feedback"
@@ -204,9 +203,16 @@ async def answer_fixed(
     notices: ReportNotices,
     deadlines: DeadlineRules,
     message_id: int | None = None,
+    desk_notices: DeskNotices | None = None,
 ) -> FeedbackResult:
     """The reporter's "Yes" or "No" to one resolution, in one unit of work (see the
-    module docstring). After "No" the comment flow waits for what is still wrong."""
+    module docstring). After "No" the comment flow waits for what is still wrong.
+
+    A second press by the one who answered (a double tap: another update id) finds
+    the report moved on; it is their own answer, so it is a replay (``REPLAYED``
+    with the answer given), not "out of date". ``desk_notices``: after "No", a
+    report naming someone who no longer holds its desk goes to the desk, told so.
+    """
     action = ReportAction.CONFIRM if fixed else ReportAction.REOPEN
     async with uow:
         report = await uow.reports.get(report_id)
@@ -223,6 +229,8 @@ async def answer_fixed(
             )
         roles = roles_on_report(actor, report, places)
         refused = decide_answer(report, events, resolve_event_id, roles, action)
+        if refused is FeedbackOutcome.STALE:
+            return await _stale_or_given(uow, actor, report, events, resolve_event_id)
         if refused is not None:
             return FeedbackResult(refused, report)
         timezone = places.timezone_of(report.community_code)
@@ -238,8 +246,13 @@ async def answer_fixed(
                     now, report.category_code, deadlines.policy, deadlines.calendar, timezone
                 ),
             )
+        desk_told = False
+        if not fixed:
+            changed, desk_told = await _released_if_gone(uow, changed, places)
         if not await uow.reports.save(changed, report.state):
-            return FeedbackResult(FeedbackOutcome.STALE, await uow.reports.get(report_id))
+            current = await uow.reports.get(report_id)
+            events = await uow.reports.events(report_id)
+            return await _stale_or_given(uow, actor, current or report, events, resolve_event_id)
         event = ReportEvent(
             report_id=report_id,
             kind=action,
@@ -254,15 +267,30 @@ async def answer_fixed(
         await uow.reports.add_feedback(
             Feedback(report_id, resolve_event_id, fixed, now, user_id=actor.user_id)
         )
-        await uow.due_jobs.cancel(EXPIRE_JOB, expire_job_key(report_id, resolve_event_id), now)
+        # The expiry job is left alone: it finds the resolution answered and does nothing
+        # (:func:`expire_resolution`). Cancelling it here would lock the job's row after
+        # the report's, the scheduler's order reversed (a deadlock on PostgreSQL).
         if report.reporter.on_behalf:
             # Staff answered for a resident without Telegram: a staff action, audited.
-            await uow.audit.record(_audit_entry(changed, event, actor, update_id))
+            await uow.audit.record(audit_entry(changed, event, actor, update_id))
         flow = None
         if not fixed:
             await schedule_deadline_jobs(uow, changed, now, timezone)
             named = changed.assignee.user_id
-            if named is not None and named != actor.user_id:
+            if desk_told:
+                assert event.id is not None
+                if desk_notices is not None:
+                    # "Passed to you": resolve by the fresh deadline.
+                    await tell_desk(
+                        uow,
+                        changed,
+                        event.id,
+                        desk_notices,
+                        now,
+                        actor_id=actor.user_id,
+                        reassigned=True,
+                    )
+            elif named is not None and named != actor.user_id:
                 await tell_worker(uow, changed, event, named, notices, now)
             draft = FeedbackDraft(report_id, resolve_event_id, CommentKind.WRONG)
             flow = await enter_flow(
@@ -279,22 +307,36 @@ async def answer_fixed(
     return FeedbackResult(FeedbackOutcome.DONE, changed, event=event, fixed=fixed, flow=flow)
 
 
-def _audit_entry(report: Report, event: ReportEvent, actor: Actor, update_id: int) -> AuditEntry:
-    """As handling audits staff actions (:data:`civic.reports_handling.AUDIT_HANDLED`):
-    the action, the report's number, the new state; no notes."""
-    assert event.kind is not None
-    return AuditEntry(
-        at=event.at,
-        actor_id=actor.user_id,
-        action=AUDIT_HANDLED,
-        community_code=report.community_code,
-        details={
-            "action": event.kind.value,
-            "report": str(report.number),
-            "to": event.to_state.value,
-        },
-        update_id=update_id,
-    )
+async def _stale_or_given(
+    uow: UnitOfWork,
+    actor: Actor,
+    report: Report,
+    events: Sequence[ReportEvent],
+    resolve_event_id: int,
+) -> FeedbackResult:
+    """``STALE``, unless ``actor`` answered this resolution already and it is still the
+    report's last one: then their answer stands and the press is a replay of it (a
+    double tap), shown again. An older resolution's button stays out of date."""
+    standing = latest_resolution(events)
+    if standing is None or standing.id != resolve_event_id:
+        return FeedbackResult(FeedbackOutcome.STALE, report)
+    given = _answer_of(await uow.reports.feedback(report.id or 0), resolve_event_id)
+    if given is not None and given.user_id == actor.user_id:
+        return FeedbackResult(FeedbackOutcome.REPLAYED, report, fixed=given.fixed)
+    return FeedbackResult(FeedbackOutcome.STALE, report)
+
+
+async def _released_if_gone(uow: UnitOfWork, report: Report, places: Places) -> tuple[Report, bool]:
+    """A reopened report naming someone who no longer holds its desk (their role was
+    revoked while it was resolved; the hand-over moves only open reports) names nobody,
+    so whoever holds the desk acts on it; ``True`` when so (the desk is to be told)."""
+    named = report.assignee.user_id
+    if named is None:
+        return report, False
+    holder = Actor(named, tuple(await uow.roles.of_user(named)))
+    if ActorRole.ASSIGNEE in roles_on_report(holder, report, places):
+        return report, False
+    return replace(report, assignee=replace(report.assignee, user_id=None)), True
 
 
 async def rate_resolution(
@@ -427,17 +469,29 @@ async def _add_still_wrong(
     return event
 
 
-async def skip_comment(uow: UnitOfWork, user_id: int, now: datetime) -> bool:
-    """ "Skip": no comment; the flow ends. ``False`` when no comment was awaited."""
+async def skip_comment(
+    uow: UnitOfWork, user_id: int, report_id: int, resolve_event_id: int, now: datetime
+) -> FeedbackOutcome:
+    """ "Skip" on the comment prompt of one resolution: no comment; the flow ends.
+
+    ``REPLAYED`` when that very flow ended already (a double tap); ``STALE`` when no
+    comment about that resolution is awaited (the button is from another prompt)."""
     async with uow:
         flow = await uow.flows.get(user_id, FEEDBACK_FLOW)
-        if flow is None or flow.finished or not flow.active:
-            return False
+        draft = None if flow is None else FeedbackDraft.of(flow)
+        if (
+            flow is None
+            or draft is None
+            or (draft.report_id, draft.resolve_event_id) != (report_id, resolve_event_id)
+        ):
+            return FeedbackOutcome.STALE
+        if flow.finished or not flow.active:
+            return FeedbackOutcome.REPLAYED
         await uow.flows.save(
             flow.moved(step=DONE_STEP, draft=flow.draft, update_id=None, now=now, active=False)
         )
         await uow.commit()
-    return True
+    return FeedbackOutcome.DONE
 
 
 # -- nobody answered -------------------------------------------------------------------------
@@ -462,7 +516,10 @@ async def expire_resolution(
     standing = latest_resolution(await uow.reports.events(report_id))
     if standing is None or standing.id != resolve_event_id:
         return False
-    changed = replace(report, state=ReportState.CLOSED, updated_at=now, closed_at=now)
+    verdict, to_state = decide_action(report.state, ReportAction.EXPIRE, {ActorRole.SYSTEM})
+    if verdict is not ActionVerdict.ALLOWED or to_state is None:  # pragma: no cover - rules
+        return False
+    changed = replace(report, state=to_state, updated_at=now, closed_at=now)
     if not await uow.reports.save(changed, report.state):
         return False
     event = ReportEvent(
@@ -470,9 +527,33 @@ async def expire_resolution(
         kind=ReportAction.EXPIRE,
         actor_role=ActorRole.SYSTEM,
         at=now,
-        to_state=ReportState.CLOSED,
+        to_state=to_state,
         from_state=report.state,
     )
     event = replace(event, id=await uow.reports.add_event(event))
     await tell_reporter(uow, changed, event, notices, now)
     return True
+
+
+# -- asked again -------------------------------------------------------------------------------
+
+
+async def standing_question(
+    uow: UnitOfWork, actor: Actor, report_id: int, *, places: Places
+) -> FeedbackResult:
+    """The resolution of ``report_id`` awaiting ``actor``'s "Is it fixed?", to ask again
+    (``/myreports``: the notice may never have arrived); ``DONE`` with the report and
+    the resolve ``event``, else why not (``STALE``: nothing awaits an answer). Reads only."""
+    async with uow:
+        report = await uow.reports.get(report_id)
+        if report is None:
+            return FeedbackResult(FeedbackOutcome.NOT_FOUND)
+        events = await uow.reports.events(report_id)
+        roles = roles_on_report(actor, report, places)
+        standing = latest_resolution(events)
+        if standing is None or standing.id is None:
+            return FeedbackResult(FeedbackOutcome.STALE, report)
+        refused = decide_answer(report, events, standing.id, roles, ReportAction.CONFIRM)
+        if refused is not None:
+            return FeedbackResult(refused, report)
+    return FeedbackResult(FeedbackOutcome.DONE, report, event=standing)

@@ -474,7 +474,7 @@ async def handle_report(
                     report_id, photo, AttachmentKind.PHOTO, now, event.id, added_by=actor.user_id
                 )
             )
-        await uow.audit.record(_audit_entry(changed, event, actor, update_id))
+        await uow.audit.record(audit_entry(changed, event, actor, update_id))
         if action is ReportAction.RESOLVE:
             await schedule_expiry(uow, changed, event, now, deadlines.confirm_fixed_days)
             await ask_filer(uow, changed, event, actor.user_id, notices, now)
@@ -537,11 +537,12 @@ def _changed(
     return replace(report, **changes)
 
 
-def _audit_entry(
+def audit_entry(
     report: Report, event: ReportEvent, actor: Actor, update_id: int | None
 ) -> AuditEntry:
     """What the audit log keeps: the action, the report, the new state, the reason or
-    target; no notes (they may name residents) and no photos."""
+    target; no notes (they may name residents) and no photos. Also a staff member's
+    "Is it fixed?" answer for a resident without Telegram (:mod:`civic.reports_feedback`)."""
     assert event.kind is not None
     details: dict[str, Any] = {
         "action": event.kind.value,

@@ -63,6 +63,7 @@ from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
 from handlers.flows import edit_flow
 from handlers.permissions import actor_of
+from handlers.reports_feedback_views import ask_keyboard
 from handlers.reports_names import largest_photo
 from handlers.reports_reminders import desk_notices_of
 from handlers.reports_views import (
@@ -413,8 +414,11 @@ async def myreports(update: Update, context: BotContext) -> None:
         if hint is None or not hint.registered:
             await message.reply_text(context.t("reports.file.not_registered"))
             return
-    text = my_reports_text(painter_of(context), mine.reports, mine.more)
-    await message.reply_text(text, parse_mode=ParseMode.HTML)
+    painter = painter_of(context)
+    text = my_reports_text(painter, mine.reports, mine.more)
+    await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=ask_keyboard(painter, mine.reports)
+    )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

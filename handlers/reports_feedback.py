@@ -31,23 +31,28 @@ from civic.reports_feedback import (
     expire_resolution,
     rate_resolution,
     skip_comment,
+    standing_question,
 )
+from civic.reports_handling import MAX_NOTE_CHARS
 from civic.roles import Actor
 from handlers import flows
 from handlers.buttons import acknowledge, on_button, pressed
-from handlers.flows import edit, send
+from handlers.flows import edit_flow, send
 from handlers.permissions import actor_of
 from handlers.reports_feedback_views import (
+    ASK,
     COMMENT_KEPT,
     RATE,
     SKIP,
     FeedbackNotices,
     comment_prompt,
+    question,
     rating_prompt,
     thanks,
 )
 from handlers.reports_queue import cards_of, deadline_rules, notices_of
 from handlers.reports_queue_views import FIXED, OutboxNotices
+from handlers.reports_reminders import desk_notices_of
 from handlers.residents_views import Screen
 
 if TYPE_CHECKING:
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
 
 
 COMMENT_RESUME: Final = N_("reports.feedback.comment_resume")
+ANSWERS: Final = {"y": True, "n": False}
+"""The Yes/No button's last value; anything else is not an answer (never a "No")."""
 
 
 def feedback_notices(context: BotContext) -> FeedbackNotices:
@@ -67,13 +74,14 @@ async def show(
 ) -> None:
     """Show ``screen`` on the pressed message; a photo notice (a resolution with its
     photo) has a caption, not a text: it keeps its photo, loses its buttons, and the
-    screen comes below it (the flow, if any, goes on there)."""
+    screen comes below it (the flow, if any, goes on there, as when the edit had to
+    send a new message)."""
     query = update.callback_query
     if query is None or query.message is None:
         return
     chat_id, message_id = query.message.chat.id, query.message.message_id
     if isinstance(query.message, Message) and query.message.text is not None:
-        await edit(context, chat_id, message_id, screen)
+        await edit_flow(context, flow, chat_id, message_id, screen)
         return
     await flows.retire_keyboard(context, chat_id, message_id)
     sent = await send(context, chat_id, screen)
@@ -115,7 +123,10 @@ async def fixed(update: Update, context: BotContext) -> None:
     services = context.services
     button = pressed(context)
     report_id, resolve_event_id = button.int_arg(0), button.int_arg(1)
-    yes = len(button.args) > 2 and button.args[2] == "y"
+    yes = ANSWERS.get(button.args[2]) if len(button.args) > 2 else None
+    if yes is None:
+        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
+        return
     actor = await actor_of(context, user.id)
     message_id = query.message.message_id
     result = await answer_fixed(
@@ -130,6 +141,7 @@ async def fixed(update: Update, context: BotContext) -> None:
         notices=feedback_notices(context),
         deadlines=deadline_rules(services),
         message_id=message_id,
+        desk_notices=desk_notices_of(services),
     )
     if await refused(update, context, result) or result.report is None:
         return
@@ -139,7 +151,7 @@ async def fixed(update: Update, context: BotContext) -> None:
     if result.fixed:
         screen = rating_prompt(cards, result.report, resolve_event_id)
     else:
-        screen = comment_prompt(cards, result.report, CommentKind.WRONG)
+        screen = comment_prompt(cards, result.report, resolve_event_id, CommentKind.WRONG)
     await show(update, context, screen, result.flow)
 
 
@@ -170,18 +182,28 @@ async def rate(update: Update, context: BotContext) -> None:
     if await refused(update, context, result) or result.report is None:
         return
     await acknowledge(query)
-    screen = comment_prompt(cards_of(context), result.report, CommentKind.FIXED, rating)
+    cards = cards_of(context)
+    screen = comment_prompt(cards, result.report, button.int_arg(1), CommentKind.FIXED, rating)
     await show(update, context, screen, result.flow)
 
 
 async def skip(update: Update, context: BotContext) -> None:
-    """ "Skip": no comment."""
+    """ "Skip": no comment on the resolution the button names; a second tap shows the
+    thanks again."""
     query, user = update.callback_query, update.effective_user
     if query is None or query.message is None or user is None:
         return
     services = context.services
+    button = pressed(context)
     chat_id, message_id = query.message.chat.id, query.message.message_id
-    if not await skip_comment(services.database.uow(), user.id, services.clock.now()):
+    outcome = await skip_comment(
+        services.database.uow(),
+        user.id,
+        button.int_arg(0),
+        button.int_arg(1),
+        services.clock.now(),
+    )
+    if outcome is FeedbackOutcome.STALE:
         await acknowledge(query, context.t("common.button.stale"), alert=True)
         await flows.retire_keyboard(context, chat_id, message_id)
         return
@@ -207,10 +229,10 @@ async def comment_text(update: Update, context: BotContext, flow: Flow) -> None:
         notices=feedback_notices(context),
     )
     if result.outcome is FeedbackOutcome.COMMENT_EMPTY:
-        await message.reply_text(context.t("reports.card.note_empty", max=1000))
+        await message.reply_text(context.t("reports.feedback.comment_empty", max=MAX_NOTE_CHARS))
         return
     if result.outcome is FeedbackOutcome.COMMENT_TOO_LONG:
-        await message.reply_text(context.t("reports.card.note_too_long", max=1000))
+        await message.reply_text(context.t("reports.feedback.comment_too_long", max=MAX_NOTE_CHARS))
         return
     if result.outcome is FeedbackOutcome.REFUSED:
         await message.reply_text(context.t("reports.card.not_yours"))
@@ -231,8 +253,35 @@ async def comment_text(update: Update, context: BotContext, flow: Flow) -> None:
         await flows.retire_keyboard(context, message.chat_id, flow.message_id)
 
 
+async def ask(update: Update, context: BotContext) -> None:
+    """ "Is it fixed?" asked again from ``/myreports`` (the resolution's notice may never
+    have arrived): a new message with Yes/No about the standing resolution."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or query.message is None or user is None:
+        return
+    services = context.services
+    actor = await actor_of(context, user.id)
+    result = await standing_question(
+        services.database.uow(read_only=True),
+        actor,
+        pressed(context).int_arg(0),
+        places=services.places,
+    )
+    if result.outcome is FeedbackOutcome.STALE:
+        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
+        return
+    if await refused(update, context, result) or result.report is None or result.event is None:
+        return
+    await acknowledge(query)
+    assert result.event.id is not None
+    await send(
+        context, query.message.chat.id, question(cards_of(context), result.report, result.event.id)
+    )
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(on_button(fixed, FIXED))
+    application.add_handler(on_button(ask, ASK))
     application.add_handler(on_button(rate, RATE))
     application.add_handler(on_button(skip, SKIP))
     flows.register_flow(

@@ -6,11 +6,13 @@ a :class:`Screen` or an outbox message out. The Yes/No pair itself is built ther
 resolution notice and the card carry it.
 
 Button actions: ``rfb_fixed`` (Yes/No: report id, resolve event id, ``y``/``n``),
-``rfb_rate`` (report id, resolve event id, 1-5), ``rfb_skip`` (no comment).
+``rfb_rate`` (report id, resolve event id, 1-5), ``rfb_skip`` (no comment: report id,
+resolve event id), ``rfb_ask`` (``/myreports``: ask "Is it fixed?" again: report id).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -19,7 +21,7 @@ from telegram import InlineKeyboardMarkup
 from bot.html import escape, truncate
 from bot.i18n import N_
 from civic.outbox import OutgoingMessage
-from civic.reports import Report, ReportAction, ReportEvent
+from civic.reports import Report, ReportAction, ReportEvent, ReportState
 from civic.reports_feedback import CommentKind
 from handlers.reports_queue_views import (
     CARD,
@@ -28,10 +30,11 @@ from handlers.reports_queue_views import (
     OutboxNotices,
     _message,
 )
-from handlers.residents_views import Screen
+from handlers.residents_views import Painter, Screen
 
 RATE: Final = "rfb_rate"
 SKIP: Final = "rfb_skip"
+ASK: Final = "rfb_ask"
 
 COMMENT_KEPT: Final = {
     CommentKind.FIXED: N_("reports.feedback.comment_kept"),
@@ -53,10 +56,18 @@ def rating_prompt(cards: CardPainter, report: Report, resolve_event_id: int) -> 
 
 
 def comment_prompt(
-    cards: CardPainter, report: Report, kind: CommentKind, rating: int | None = None
+    cards: CardPainter,
+    report: Report,
+    resolve_event_id: int,
+    kind: CommentKind,
+    rating: int | None = None,
 ) -> Screen:
-    """The optional comment: after a rating, or what is still wrong after "No"; with Skip."""
-    skip = cards.painter.button(cards.text(N_("reports.feedback.skip")), SKIP)
+    """The optional comment: after a rating, or what is still wrong after "No"; with Skip
+    (naming the report and the resolution, so an old prompt's Skip ends nothing else)."""
+    assert report.id is not None
+    skip = cards.painter.button(
+        cards.text(N_("reports.feedback.skip")), SKIP, report.id, resolve_event_id
+    )
     if kind is CommentKind.FIXED:
         text = cards.text(N_("reports.feedback.comment_prompt"), rating=rating or "")
     else:
@@ -66,6 +77,28 @@ def comment_prompt(
 
 def thanks(cards: CardPainter) -> Screen:
     return Screen(cards.text(N_("reports.feedback.thanks")))
+
+
+def question(cards: CardPainter, report: Report, resolve_event_id: int) -> Screen:
+    """ "Is it fixed?" asked again (from ``/myreports``), with Yes/No."""
+    assert report.id is not None
+    text = cards.text(N_("reports.feedback.ask_again"), number=escape(str(report.number)))
+    return Screen(text, InlineKeyboardMarkup([cards.fixed_row(report.id, resolve_event_id)]))
+
+
+def ask_keyboard(painter: Painter, reports: Sequence[Report]) -> InlineKeyboardMarkup | None:
+    """Under ``/myreports``: an "Is it fixed? <number>" button for each resolved report
+    awaiting the answer (its notice may never have arrived); ``None`` when there is none."""
+    rows = [
+        [
+            painter.button(
+                painter.t(N_("reports.feedback.ask_button"), number=str(r.number)), ASK, r.id
+            )
+        ]
+        for r in reports
+        if r.state is ReportState.RESOLVED and r.id is not None
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 @dataclass(frozen=True)

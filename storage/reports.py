@@ -640,7 +640,14 @@ async def export_reports(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     feedback = await _plain_rows(
         conn,
         select(report_feedback)
-        .where(report_feedback.c.user_id == user_id)
+        .where(
+            report_feedback.c.user_id == user_id,
+            # Their own reports only: a staff member's answers for residents without
+            # Telegram (reports they filed for them) are the resident's, not theirs.
+            report_feedback.c.report_id.in_(
+                select(reports.c.id).where(reports.c.reporter_id == user_id)
+            ),
+        )
         .order_by(report_feedback.c.id),
     )
     return {
@@ -681,8 +688,10 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
       like the audit log's record of staff acts (the roles' erasure ends their
       offices), and so do events where a staff member answered for a resident
       without Telegram;
-    * their feedback keeps "fixed" and the rating (the satisfaction figures),
-      without their id and with the comment replaced by the marker;
+    * their feedback on their own reports keeps "fixed" and the rating (the
+      satisfaction figures), without their id and with the comment replaced by the
+      marker; what a staff member answered for a resident without Telegram stays,
+      like the events where they did;
     * their "me too"s are deleted and each report's count lowered: a support is
       only the person's opinion, and nothing published depends on it.
 
@@ -719,7 +728,7 @@ async def erase_reports(conn: AsyncConnection, user_id: int) -> dict[str, int]:
     counts["report_events"] = events.rowcount or 0
     feedback = await conn.execute(
         update(report_feedback)
-        .where(report_feedback.c.user_id == user_id)
+        .where(report_feedback.c.user_id == user_id, report_feedback.c.report_id.in_(own))
         .values(
             user_id=None,
             comment=case((report_feedback.c.comment.is_(None), None), else_=ERASED_TEXT),

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.callbacks import CallbackCodec
+from bot.callbacks import CallbackCodec, Decoded
 from bot.config import load_config_file, places_from_config
 from bot.i18n import Catalogs
 from civic.flows import Flow
@@ -24,7 +24,7 @@ from civic.reports import (
     ReportState,
     TrackingNumber,
 )
-from civic.reports_expiry import expire_at, expire_job_key
+from civic.reports_expiry import expire_job_key
 from civic.reports_feedback import (
     CommentKind,
     FeedbackDraft,
@@ -33,7 +33,15 @@ from civic.reports_feedback import (
     latest_resolution,
 )
 from civic.reports_routing import Assignee, AssigneeKind
-from handlers.reports_feedback_views import FeedbackNotices, comment_prompt, rating_prompt
+from handlers.reports_feedback_views import (
+    ASK,
+    SKIP,
+    FeedbackNotices,
+    ask_keyboard,
+    comment_prompt,
+    question,
+    rating_prompt,
+)
 from handlers.reports_queue_views import CardPainter, OutboxNotices, fixed_awaited
 from handlers.residents_views import Painter
 from tests.helpers import SHIPPED_CONFIG
@@ -125,26 +133,13 @@ def test_only_confirm_and_reopen_answer() -> None:
         decide_answer(a_report(), HISTORY, 4, REPORTER, ReportAction.ACCEPT)
 
 
-@given(
-    st.datetimes(
-        min_value=datetime(2000, 1, 1),
-        max_value=datetime(2090, 1, 1),
-        timezones=st.just(UTC),
-    ),
-    st.integers(min_value=1, max_value=60),
-)
-def test_a_resolution_expires_exactly_the_configured_days_later(
-    resolved_at: datetime, days: int
-) -> None:
-    due = expire_at(resolved_at, days)
-
-    assert due - resolved_at == timedelta(days=days)
-    assert due.tzinfo is not None
+id_pairs = st.tuples(st.integers(1, 2**40), st.integers(1, 2**40))
 
 
-def test_one_expiry_job_per_resolution() -> None:
-    assert expire_job_key(7, 42) == "7:42"
-    assert expire_job_key(7, 42) != expire_job_key(7, 43)
+@given(id_pairs, id_pairs)
+def test_two_resolutions_never_share_an_expiry_job(a: tuple[int, int], b: tuple[int, int]) -> None:
+    # One job per (report, resolve event): "1:23" and "12:3" must not be the same key.
+    assert (expire_job_key(*a) == expire_job_key(*b)) == (a == b)
 
 
 def flow_with(draft: dict[str, object]) -> Flow:
@@ -196,8 +191,8 @@ def test_rating_buttons_fit_and_the_prompts_offer_skip(locale: str) -> None:
     report = a_report(state=ReportState.CLOSED)
 
     rating = rating_prompt(cards(locale), report, 2**40)
-    wrong = comment_prompt(cards(locale), report, CommentKind.WRONG)
-    fixed = comment_prompt(cards(locale), report, CommentKind.FIXED, 4)
+    wrong = comment_prompt(cards(locale), report, 2**40, CommentKind.WRONG)
+    fixed = comment_prompt(cards(locale), report, 2**40, CommentKind.FIXED, 4)
 
     assert rating.keyboard is not None
     row = rating.keyboard.inline_keyboard[0]
@@ -207,7 +202,40 @@ def test_rating_buttons_fit_and_the_prompts_offer_skip(locale: str) -> None:
     assert "4" in fixed.text
     for screen in (wrong, fixed):
         assert screen.keyboard is not None
-        assert len(screen.keyboard.inline_keyboard[0]) == 1
+        [skip] = screen.keyboard.inline_keyboard[0]
+        assert len(str(skip.callback_data).encode()) <= 64
+        decoded = CODEC.decode(str(skip.callback_data))
+        assert isinstance(decoded, Decoded)
+        # Skip names the report and the resolution it ends the comment of.
+        assert (decoded.action, decoded.args) == (SKIP, (str(report.id), str(2**40)))
+
+
+def test_myreports_offers_is_it_fixed_for_resolved_reports_only() -> None:
+    painter = Painter(CATALOGS.for_locale("en"), CODEC, PLACES)  # type: ignore[arg-type]
+    resolved = a_report()
+    others = [
+        a_report(state=state, id=7, number=TrackingNumber("HD", 2026, 7))
+        for state in ReportState
+        if state is not ReportState.RESOLVED
+    ]
+
+    keyboard = ask_keyboard(painter, [*others, resolved])
+
+    assert keyboard is not None
+    [[button]] = keyboard.inline_keyboard
+    assert button.text == "Is it fixed? HD-2026-9999"
+    decoded = CODEC.decode(str(button.callback_data))
+    assert isinstance(decoded, Decoded)
+    assert (decoded.action, decoded.args) == (ASK, (str(resolved.id),))
+    assert ask_keyboard(painter, others) is None
+
+
+def test_asked_again_the_question_names_the_report_with_yes_and_no() -> None:
+    screen = question(cards("zh_CN"), a_report(), 2**40)
+
+    assert "HD-2026-9999" in screen.text
+    assert screen.keyboard is not None
+    assert [b.text for b in screen.keyboard.inline_keyboard[0]] == ["✅ 已解决", "❌ 没有解决"]
 
 
 def test_an_on_behalf_filer_sees_fixed_yes_no_on_the_card_while_resolved() -> None:
