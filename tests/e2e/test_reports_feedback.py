@@ -163,7 +163,7 @@ async def test_filed_routed_handled_reopened_resolved_again_rated_and_counted(
     again = await rosa.press(rating, callback_data=callback_of(rating, "2 ★"), forge=True)
     assert "already rated" in ((await again.answer(timeout=WAIT)).text or "")
     await rosa.send_text("Quick and polite, thank you")
-    await rosa.wait_for(saying("comment is kept with your rating"), timeout=WAIT)
+    await rosa.wait_for(saying("comment is kept with the rating"), timeout=WAIT)
 
     # /stats of a staff member of the community, and its XLSX, count it.
     clerk = await talking(emulator, "Clerk")
