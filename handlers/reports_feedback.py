@@ -46,6 +46,7 @@ from handlers.reports_feedback_views import (
     SKIP,
     FeedbackNotices,
     comment_prompt,
+    fixed_answer,
     question,
     rating_prompt,
     thanks,
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 
 
 COMMENT_RESUME: Final = N_("reports.feedback.comment_resume")
-ANSWERS: Final = {"y": True, "n": False}
-"""The Yes/No button's last value; anything else is not an answer (never a "No")."""
 
 
 def feedback_notices(context: BotContext) -> FeedbackNotices:
@@ -123,7 +122,7 @@ async def fixed(update: Update, context: BotContext) -> None:
     services = context.services
     button = pressed(context)
     report_id, resolve_event_id = button.int_arg(0), button.int_arg(1)
-    yes = ANSWERS.get(button.args[2]) if len(button.args) > 2 else None
+    yes = fixed_answer(button.args)
     if yes is None:
         await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
         return

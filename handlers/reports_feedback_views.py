@@ -42,6 +42,14 @@ COMMENT_KEPT: Final = {
 }
 
 
+def fixed_answer(args: Sequence[str]) -> bool | None:
+    """The Yes/No button's answer (its third value: ``y``/``n``); ``None`` for anything
+    else, which is no answer at all (never taken for a "No", which would reopen)."""
+    if len(args) != 3:
+        return None
+    return {"y": True, "n": False}.get(args[2])
+
+
 def rating_prompt(cards: CardPainter, report: Report, resolve_event_id: int) -> Screen:
     """After "Yes": 1 to 5, one row."""
     assert report.id is not None

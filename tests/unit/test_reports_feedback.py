@@ -39,6 +39,7 @@ from handlers.reports_feedback_views import (
     FeedbackNotices,
     ask_keyboard,
     comment_prompt,
+    fixed_answer,
     question,
     rating_prompt,
 )
@@ -208,6 +209,24 @@ def test_rating_buttons_fit_and_the_prompts_offer_skip(locale: str) -> None:
         assert isinstance(decoded, Decoded)
         # Skip names the report and the resolution it ends the comment of.
         assert (decoded.action, decoded.args) == (SKIP, (str(report.id), str(2**40)))
+
+
+@given(st.lists(st.text(max_size=3), max_size=4))
+def test_only_an_exact_y_or_n_answers_is_it_fixed(args: list[str]) -> None:
+    answer = fixed_answer(args)
+
+    if len(args) == 3 and args[2] in ("y", "n"):
+        assert answer is (args[2] == "y")
+    else:
+        assert answer is None  # a malformed value is never taken for "No"
+
+
+def test_the_yes_and_no_buttons_carry_y_and_n() -> None:
+    labels = {"✅ Yes, it is fixed": True, "❌ No, not fixed": False}
+    for button in cards().fixed_row(5, 9):
+        decoded = CODEC.decode(str(button.callback_data))
+        assert isinstance(decoded, Decoded)
+        assert fixed_answer(decoded.args) is labels[button.text]
 
 
 def test_myreports_offers_is_it_fixed_for_resolved_reports_only() -> None:
