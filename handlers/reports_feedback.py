@@ -195,6 +195,10 @@ async def skip(update: Update, context: BotContext) -> None:
     services = context.services
     button = pressed(context)
     chat_id, message_id = query.message.chat.id, query.message.message_id
+    if len(button.args) != 2:  # a Skip from before it named its resolution
+        await acknowledge(query, context.t("common.button.stale"), alert=True)
+        await flows.retire_keyboard(context, chat_id, message_id)
+        return
     outcome = await skip_comment(
         services.database.uow(),
         user.id,
