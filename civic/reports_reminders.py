@@ -337,12 +337,18 @@ class Arrival(StrEnum):
     PASSED_OVERDUE = "passed_overdue"
     """Reassigned after the resolve deadline: overdue since ``resolve_by``; accept by
     the fresh ``accept_by`` (:func:`~civic.reports_deadlines.deadlines_after_reassign`)."""
+    REOPENED = "reopened"
+    """The reporter said "not fixed" and the person who resolved it no longer holds the
+    desk: resolve by the reopened ``resolve_by`` (its ``accept_by`` is long past)."""
 
 
 def arrival_of(report: Report, now: datetime, *, reassigned: bool) -> Arrival:
-    """Which notice the desk gets: a filing, or a reassignment (overdue or not)."""
+    """Which notice the desk gets: a filing, a reassignment (overdue or not), or a
+    reopened report released to the desk."""
     if not reassigned:
         return Arrival.FILED
+    if report.state is ReportState.REOPENED:
+        return Arrival.REOPENED
     return Arrival.PASSED_OVERDUE if report.resolve_by <= now else Arrival.PASSED
 
 

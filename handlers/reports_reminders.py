@@ -55,6 +55,7 @@ ARRIVAL_TEXT: Final = {
     Arrival.FILED: N_("reports.deadline.arrived"),
     Arrival.PASSED: N_("reports.deadline.passed"),
     Arrival.PASSED_OVERDUE: N_("reports.deadline.passed_overdue"),
+    Arrival.REOPENED: N_("reports.deadline.reopened"),
 }
 
 

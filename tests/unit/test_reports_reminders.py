@@ -361,6 +361,13 @@ def test_the_desk_hears_how_the_report_came_to_it(
     assert arrival_of(a_report(), now, reassigned=reassigned) is arrival
 
 
+def test_a_reopened_report_released_to_the_desk_asks_to_resolve_it() -> None:
+    """Its accept-by is long past: the desk hears it was reopened, not "accept by"."""
+    reopened = a_report(state=ReportState.REOPENED)
+    assert arrival_of(reopened, FILED, reassigned=True) is Arrival.REOPENED
+    assert arrival_of(reopened, FILED, reassigned=False) is Arrival.FILED
+
+
 def test_a_reassigned_report_is_passed_to_the_desk_not_new() -> None:
     report = a_report()
 
