@@ -6,7 +6,9 @@ through the bot, whose :class:`~bot.ratelimit.PriorityRateLimiter` paces every
 request (direct replies first, then notifications, then broadcasts). Each
 outcome is written back to the row:
 
-* sent: ``sent`` with Telegram's message id;
+* sent: ``sent`` with Telegram's message id; a row that carried its own file
+  (:func:`civic.outbox.inline_file`) then keeps Telegram's file id instead of the
+  bytes, so sent rows do not hold files for ever;
 * 429: the limiter pauses the chat (or everything) and re-raises; the row stays
   pending, not before ``retry_after`` (the same row is retried, no new one);
 * 5xx and network errors: pending with an exponential backoff

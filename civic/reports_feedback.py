@@ -5,8 +5,9 @@ reporter answers the resolution they were told of.
 
 * ``answer_fixed`` — "Yes" confirms it (``confirm`` → closed) and asks for a
   rating; "No" reopens it (``reopen`` → reopened: a new resolve deadline from
-  now, its reminder jobs, the person named on the report told) and offers to
-  say what is still wrong. Either way one feedback row records the answer to
+  now, its reminder jobs, the person named on the report told — or, when they no
+  longer hold the desk, the name cleared and the desk told) and offers to say
+  what is still wrong. Either way one feedback row records the answer to
   *that* resolution.
 * ``rate_resolution`` — the 1-5 rating on that row, once.
 * ``comment_resolution`` — the optional comment: after "Yes" it stays on the
@@ -261,6 +262,8 @@ async def answer_fixed(
             to_state=changed.state,
             from_state=report.state,
             actor_id=actor.user_id,
+            # Released to the desk (its handler left): the history shows where it went.
+            assignee=changed.assignee if desk_told else None,
             update_id=update_id,
         )
         event = replace(event, id=await uow.reports.add_event(event))
@@ -280,7 +283,7 @@ async def answer_fixed(
             if desk_told:
                 assert event.id is not None
                 if desk_notices is not None:
-                    # "Passed to you": resolve by the fresh deadline.
+                    # "Reopened, now with you": resolve by the fresh deadline.
                     await tell_desk(
                         uow,
                         changed,

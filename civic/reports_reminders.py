@@ -39,7 +39,8 @@ find the report's deadline changed (or its state moved on) and do nothing
 
 Who is told
 -----------
-* A new report (filing, or a reassignment to another desk) and a reminder go to
+* A new report (filing, a reassignment to another desk, or a report reopened
+  by the reporter's "No" after its handler left the desk) and a reminder go to
   the desk (:func:`desk_recipients`): the person named on the report, else
   everyone holding the desk's role — the grid workers of its grid, the liaisons
   of its department, the staff of its community for a community or township
@@ -402,11 +403,12 @@ async def tell_desk(
     actor_id: int | None = None,
     reassigned: bool = False,
 ) -> list[int]:
-    """Queue the new-report notice to the report's desk (filing, reassignment), in the
-    unit of work that put it there; return who was told. ``actor_id``, who filed or
-    reassigned it (staff filing on a resident's behalf may sit at the desk), is not
-    told of what they just did. ``reassigned``: the notice says the report was passed
-    to them (and, past the resolve deadline, since when it is overdue)."""
+    """Queue the new-report notice to the report's desk (filing, reassignment, a
+    reopened report released to the desk), in the unit of work that put it there;
+    return who was told. ``actor_id``, who filed or reassigned it (staff filing on a
+    resident's behalf may sit at the desk), is not told of what they just did.
+    ``reassigned``: the report came from elsewhere, and :func:`arrival_of` words it
+    (passed to them, overdue since, or reopened)."""
     if report.id is None:
         raise ValueError("tell the desk of a stored report")
     arrival = arrival_of(report, now, reassigned=reassigned)

@@ -45,6 +45,10 @@ def pressed(context: BotContext) -> Decoded:
     return context.button
 
 
+ANSWER_TEXT_LIMIT = 200
+"""``answerCallbackQuery`` takes 0-200 characters of text (Bot API)."""
+
+
 async def acknowledge(
     query: CallbackQuery, text: str | None = None, *, alert: bool = False
 ) -> None:
@@ -52,7 +56,10 @@ async def acknowledge(
 
     Best effort: a press handled again after a crash, or later than Telegram
     waits for (about 15 s), can no longer be answered ("query is too old"), and
-    that must not stop the handler from showing where the flow is.
+    that must not stop the handler from showing where the flow is. A text over
+    Telegram's 200 characters would be refused (and the alert lost): it is cut.
     """
+    if text is not None and len(text) > ANSWER_TEXT_LIMIT:  # plain text, not HTML
+        text = text[: ANSWER_TEXT_LIMIT - 1] + "…"
     with contextlib.suppress(BadRequest):
         await query.answer(text, show_alert=alert)

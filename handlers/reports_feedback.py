@@ -270,8 +270,12 @@ async def ask(update: Update, context: BotContext) -> None:
         pressed(context).int_arg(0),
         places=services.places,
     )
+    # An alert only: the /myreports message holds the other reports' buttons too.
     if result.outcome is FeedbackOutcome.STALE:
         await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
+        return
+    if result.outcome is FeedbackOutcome.NOT_FOUND:
+        await acknowledge(query, context.t("reports.card.not_found"), alert=True)
         return
     if await refused(update, context, result) or result.report is None or result.event is None:
         return
