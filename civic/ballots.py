@@ -1,0 +1,431 @@
+"""Owners' ballots: the Art. 278 items, the ballot lifecycle, notice and window, committee size.
+
+Spec 04 ("Ballots", "Committee formation") and issue 8. The counting itself is
+in :mod:`civic.ballots_tally`; this module says *what* is put to the vote, *when*
+it may be, and *who* may move a ballot along.
+
+The items (Civil Code Art. 278 ¶1)
+----------------------------------
+A decision ballot is on exactly one item of Art. 278 ¶1, and the item decides
+the approval threshold (Art. 278 ¶2): items (六) raise repair funds, (七)
+rebuild or reconstruct, (八) change the use of common parts or run business on
+them need **three quarters or more** of the participating area and headcount;
+every other item needs **more than half** (过半数: strictly more) of both.
+:class:`Art278Item` carries that rule so nothing else decides it.
+
+The lifecycle
+-------------
+One table, :data:`TRANSITIONS`, as :data:`civic.reports.TRANSITIONS` is for
+reports; handlers and jobs change a ballot's state through
+:func:`decide_action` only::
+
+    draft --announce--> announced --open (system, at opens_at)--> open
+    open --close (system, at closes_at)--> closed --publish (system)--> published
+    draft, announced --cancel (staff)--> cancelled
+    open --cancel (admin only)--> cancelled
+
+* ``draft``: staff write the item text, choose the item, the convener, the
+  dates; ``edit`` changes it. Nothing is visible to owners.
+* ``announce`` fixes the text and takes the **eligibility snapshot**; from then
+  on the text never changes ("nothing outside the announced content can be put
+  to the vote", spec 04). A wrong text is cancelled and announced again with
+  a fresh notice period, so owners always had the full notice of what they
+  vote on.
+* ``amend`` (announced or open): staff correct an error in the eligibility
+  snapshot with a logged reason that every eligible owner is told of (spec 04).
+  It changes no state. Not after close: the result is then fixed.
+* ``vote``, ``change_vote`` (the owner, their designated co-owner or proxy) and
+  ``enter_paper`` (staff) only while open; ``remind`` is the system's, while
+  open. Whether a vote may be changed at all is the ``allow_vote_change``
+  setting, checked by the use case on top of this table.
+* ``close`` and ``publish`` are the scheduler's, at the deadline and at once
+  (or when quiet hours end); staff never close early, so a vote cannot be
+  stopped when a convener dislikes the turnout.
+* ``cancel``: staff may cancel before voting opens. Once owners are voting, only
+  an **admin** (county or township) may: the Property Management Regulations
+  Art. 19 ¶2 give the township government (街道办事处、乡镇人民政府) and the county
+  housing department the power to order a correction or to revoke an owners'
+  decision that breaks the law, and stopping a vote in progress is that power,
+  not a convener's.
+* ``closed``, ``published`` and ``cancelled`` take no more state changes;
+  ``published`` and ``cancelled`` are final, ``closed`` only moves on to
+  ``published``.
+
+Notice and window
+-----------------
+"The full content is announced at least 15 days before voting opens
+(configurable)" — the 15 days are the Property Management Regulations Art. 14
+(召开业主大会会议，应当于会议召开15日以前通知全体业主), so a configuration may
+lengthen the notice but never shorten it below 15. The days are counted as the
+Civil Code counts periods (Art. 201: the day of the announcement does not count;
+Art. 203: a period ends at 24:00 of its last day): voting opens at the
+earliest at 00:00, in the compound's time zone, of the day after the notice's
+last day (:func:`earliest_opening`). The voting window lasts 5 to 60 days
+(configurable), measured from the opening moment to the closing moment.
+
+Committee size
+--------------
+An owners' committee has 5 to 11 members, an odd number (spec 04; the 2009
+guidance rules Art. 31 say 5 to 11 and odd).
+
+No Telegram, no SQL, no clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import Enum, StrEnum
+from fractions import Fraction
+from typing import Final
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "COMMITTEE_SIZE_MAX",
+    "COMMITTEE_SIZE_MIN",
+    "FINAL_STATES",
+    "LEGAL_NOTICE_DAYS",
+    "TRANSITIONS",
+    "VOTING_STATES",
+    "ActionVerdict",
+    "Art278Item",
+    "BallotAction",
+    "BallotActor",
+    "BallotKind",
+    "BallotSchedule",
+    "BallotState",
+    "Convener",
+    "Rule",
+    "SchedulePolicy",
+    "ScheduleProblem",
+    "check_schedule",
+    "decide_action",
+    "earliest_opening",
+    "valid_committee_size",
+]
+
+
+# -- the items of Art. 278 -------------------------------------------------------------------
+
+
+class Art278Item(Enum):
+    """The matters owners decide together (Civil Code Art. 278 ¶1, items 一 to 九).
+
+    The value is the item's number in the article; :attr:`numeral` is how the
+    article and residents write it. :attr:`special_majority` is the ¶2 rule:
+    items (六)(七)(八) need three quarters of the participating area and
+    headcount, the others more than half.
+    """
+
+    RULES_OF_PROCEDURE = 1
+    """(一) 制定和修改业主大会议事规则."""
+    MANAGEMENT_COVENANT = 2
+    """(二) 制定和修改管理规约."""
+    OWNERS_COMMITTEE = 3
+    """(三) 选举业主委员会或者更换业主委员会成员."""
+    PROPERTY_MANAGER = 4
+    """(四) 选聘和解聘物业服务企业或者其他管理人."""
+    USE_REPAIR_FUNDS = 5
+    """(五) 使用建筑物及其附属设施的维修资金."""
+    RAISE_REPAIR_FUNDS = 6
+    """(六) 筹集建筑物及其附属设施的维修资金."""
+    REBUILD = 7
+    """(七) 改建、重建建筑物及其附属设施."""
+    CHANGE_COMMON_USE = 8
+    """(八) 改变共有部分的用途或者利用共有部分从事经营活动."""
+    OTHER_MAJOR_MATTER = 9
+    """(九) 有关共有和共同管理权利的其他重大事项."""
+
+    @property
+    def numeral(self) -> str:
+        """The item as the article numbers it: ``一`` … ``九``."""
+        return "一二三四五六七八九"[self.value - 1]
+
+    @property
+    def code(self) -> str:
+        """A stable lower-case name for storage, callback data and catalog keys."""
+        return self.name.lower()
+
+    @property
+    def special_majority(self) -> bool:
+        """Art. 278 ¶2: items (六)(七)(八) need ≥ 3/4 of participating area and headcount."""
+        return self in _SPECIAL_MAJORITY_ITEMS
+
+    @property
+    def approval_share(self) -> Fraction:
+        """The share of participating area and of participating headcount that must approve."""
+        return Fraction(3, 4) if self.special_majority else Fraction(1, 2)
+
+    @property
+    def approval_strict(self) -> bool:
+        """Whether the approving share must exceed :attr:`approval_share` (过半数) or may equal it.
+
+        "四分之三以上" includes three quarters itself (Civil Code Art. 1259:
+        以上 includes the number); "过半数" is more than half, never exactly
+        half.
+        """
+        return not self.special_majority
+
+    @classmethod
+    def from_code(cls, code: str) -> Art278Item | None:
+        """The item stored as ``code``, or ``None`` (a forged or stale button)."""
+        return _ITEMS_BY_CODE.get(code)
+
+
+_SPECIAL_MAJORITY_ITEMS: Final = frozenset(
+    {Art278Item.RAISE_REPAIR_FUNDS, Art278Item.REBUILD, Art278Item.CHANGE_COMMON_USE}
+)
+_ITEMS_BY_CODE: Final[Mapping[str, Art278Item]] = {item.code: item for item in Art278Item}
+
+
+class BallotKind(StrEnum):
+    """What a ballot asks (spec 04, "Ballots")."""
+
+    DECISION = "decision"
+    """Yes / no / abstain on one Art. 278 item: the item sets the thresholds."""
+    ELECTION = "election"
+    """The owners' committee election (item 三): approve up to N candidates."""
+
+
+class Convener(StrEnum):
+    """Who convenes the owners' meeting the ballot belongs to (spec 04)."""
+
+    OWNERS_COMMITTEE = "owners_committee"
+    """业主委员会: the compound's elected committee."""
+    PREPARATORY_GROUP = "preparatory_group"
+    """筹备组: before the first meeting, for the first committee."""
+    COMMUNITY = "community"
+    """社区: the community office, where neither exists."""
+
+
+# -- the lifecycle ---------------------------------------------------------------------------
+
+
+class BallotState(StrEnum):
+    """Where a ballot is in its lifecycle (spec 04)."""
+
+    DRAFT = "draft"
+    ANNOUNCED = "announced"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+VOTING_STATES: Final = frozenset({BallotState.OPEN})
+"""Votes, changes and paper entries are accepted only here."""
+
+FINAL_STATES: Final = frozenset({BallotState.PUBLISHED, BallotState.CANCELLED})
+"""Nothing changes them: decisions are kept for ever (Judicial interpretation Art. 13)."""
+
+
+class BallotAction(StrEnum):
+    """Everything that can happen to a ballot; each becomes an event of its hash-chained log."""
+
+    EDIT = "edit"
+    ANNOUNCE = "announce"
+    """Fixes the text and takes the eligibility snapshot."""
+    AMEND = "amend"
+    """A logged, reasoned correction of the eligibility snapshot, told to every eligible owner."""
+    OPEN = "open"
+    VOTE = "vote"
+    CHANGE_VOTE = "change_vote"
+    ENTER_PAPER = "enter_paper"
+    """Staff enter a paper ballot for a unit, with a photo of the signed ballot."""
+    REMIND = "remind"
+    CLOSE = "close"
+    PUBLISH = "publish"
+    CANCEL = "cancel"
+
+
+class BallotActor(StrEnum):
+    """In what capacity someone acts on one ballot."""
+
+    STAFF = "staff"
+    """Staff of the compound's community (they run the ballot for the convener)."""
+    ADMIN = "admin"
+    """A county or township admin: everything staff may, and stopping an open vote."""
+    VOTER = "voter"
+    """An eligible owner, the designated co-owner, the developer's representative, or a proxy."""
+    SYSTEM = "system"
+    """The scheduler."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One cell of the table: the state an action leads to, and who may take it."""
+
+    to: BallotState | None
+    """``None``: recorded as an event, no change of state."""
+    by: frozenset[BallotActor]
+
+
+_OFFICE: Final = frozenset({BallotActor.STAFF, BallotActor.ADMIN})
+_ADMIN: Final = frozenset({BallotActor.ADMIN})
+_VOTER: Final = frozenset({BallotActor.VOTER})
+_SYSTEM: Final = frozenset({BallotActor.SYSTEM})
+_S = BallotState
+_A = BallotAction
+
+TRANSITIONS: Final[Mapping[BallotState, Mapping[BallotAction, Rule]]] = {
+    _S.DRAFT: {
+        _A.EDIT: Rule(None, _OFFICE),
+        _A.ANNOUNCE: Rule(_S.ANNOUNCED, _OFFICE),
+        _A.CANCEL: Rule(_S.CANCELLED, _OFFICE),
+    },
+    _S.ANNOUNCED: {
+        _A.AMEND: Rule(None, _OFFICE),
+        _A.OPEN: Rule(_S.OPEN, _SYSTEM),
+        _A.CANCEL: Rule(_S.CANCELLED, _OFFICE),
+    },
+    _S.OPEN: {
+        _A.AMEND: Rule(None, _OFFICE),
+        _A.VOTE: Rule(None, _VOTER),
+        _A.CHANGE_VOTE: Rule(None, _VOTER),
+        _A.ENTER_PAPER: Rule(None, _OFFICE),
+        _A.REMIND: Rule(None, _SYSTEM),
+        _A.CLOSE: Rule(_S.CLOSED, _SYSTEM),
+        _A.CANCEL: Rule(_S.CANCELLED, _ADMIN),
+    },
+    _S.CLOSED: {
+        _A.PUBLISH: Rule(_S.PUBLISHED, _SYSTEM),
+    },
+    _S.PUBLISHED: {},
+    _S.CANCELLED: {},
+}
+"""The lifecycle of spec 04: ``TRANSITIONS[state][action]`` is allowed, else not."""
+
+
+class ActionVerdict(StrEnum):
+    """What :func:`decide_action` says about one action on one ballot."""
+
+    ALLOWED = "allowed"
+    NOT_NOW = "not_now"
+    """The ballot's state does not allow it (voting before open or after close, a stale button)."""
+    NOT_YOURS = "not_yours"
+    """Allowed now, but not to this person (staff voting, an owner closing)."""
+
+
+def decide_action(
+    state: BallotState, action: BallotAction, actors: Collection[BallotActor]
+) -> tuple[ActionVerdict, BallotState | None]:
+    """Whether someone acting as ``actors`` may take ``action`` now, and the state it leads to.
+
+    The state is ``None`` when refused or when the action changes no state.
+    "Not now" wins over "not yours": a vote after the close is refused as too
+    late, whoever sent it, so the refusal says what is true of the ballot.
+    """
+    rule = TRANSITIONS[state].get(action)
+    if rule is None:
+        return ActionVerdict.NOT_NOW, None
+    if rule.by.isdisjoint(actors):
+        return ActionVerdict.NOT_YOURS, None
+    return ActionVerdict.ALLOWED, rule.to
+
+
+# -- notice and voting window ----------------------------------------------------------------
+
+LEGAL_NOTICE_DAYS: Final = 15
+"""Property Management Regulations Art. 14: notice 15 days before the meeting, at least."""
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """The ``[ballots]`` settings for dates: notice days and the window's bounds, in days."""
+
+    notice_days: int = LEGAL_NOTICE_DAYS
+    min_window_days: int = 5
+    max_window_days: int = 60
+
+    def __post_init__(self) -> None:
+        """Refuse a notice shorter than the law's, and an empty or inverted window range."""
+        if self.notice_days < LEGAL_NOTICE_DAYS:
+            raise ValueError(
+                f"the notice is at least {LEGAL_NOTICE_DAYS} days (Regulations Art. 14)"
+            )
+        if not 1 <= self.min_window_days <= self.max_window_days:
+            raise ValueError(
+                "the voting window is at least 1 day, min_window_days ≤ max_window_days"
+            )
+
+
+@dataclass(frozen=True)
+class BallotSchedule:
+    """The three moments of a ballot, timezone-aware (UTC in storage)."""
+
+    announced_at: datetime
+    opens_at: datetime
+    closes_at: datetime
+
+
+class ScheduleProblem(StrEnum):
+    """Why a ballot's dates are refused; each has its message in the catalogs."""
+
+    NAIVE_TIME = "naive_time"
+    """A moment without a time zone (a programming error upstream, refused all the same)."""
+    NOTICE_TOO_SHORT = "notice_too_short"
+    """Voting would open before the notice period has run out."""
+    WINDOW_TOO_SHORT = "window_too_short"
+    WINDOW_TOO_LONG = "window_too_long"
+    OPENS_IN_THE_PAST = "opens_in_the_past"
+    """Announcing now would open voting at a moment already past."""
+
+
+def earliest_opening(announced_at: datetime, notice_days: int, timezone: str) -> datetime:
+    """00:00 local of the day after the notice's last day: the first moment voting may open.
+
+    Civil Code Art. 201: the announcement's own day does not count, the period
+    starts the next day; Art. 203: it ends at 24:00 of its last day. So an
+    announcement at any time on 1 March with 15 days' notice allows voting
+    from 00:00 on 17 March (the notice runs 2–16 March), in the compound's zone.
+    """
+    _require_aware(announced_at)
+    zone = ZoneInfo(timezone)
+    day = announced_at.astimezone(zone).date() + timedelta(days=notice_days + 1)
+    return datetime.combine(day, time(0, 0), tzinfo=zone)
+
+
+def check_schedule(
+    schedule: BallotSchedule, policy: SchedulePolicy, timezone: str, now: datetime
+) -> ScheduleProblem | None:
+    """Whether a ballot announced at ``schedule.announced_at`` may run on these dates.
+
+    Checked when the ballot is announced (``announced_at`` is then ``now``) and
+    whenever a draft's dates are edited. The first problem found is returned,
+    the notice before the window: a convener who must move the opening moves
+    the closing with it.
+    """
+    moments = (schedule.announced_at, schedule.opens_at, schedule.closes_at, now)
+    if any(moment.tzinfo is None or moment.utcoffset() is None for moment in moments):
+        return ScheduleProblem.NAIVE_TIME
+    if schedule.opens_at <= now:
+        return ScheduleProblem.OPENS_IN_THE_PAST
+    if schedule.opens_at < earliest_opening(schedule.announced_at, policy.notice_days, timezone):
+        return ScheduleProblem.NOTICE_TOO_SHORT
+    window = schedule.closes_at - schedule.opens_at
+    if window < timedelta(days=policy.min_window_days):
+        return ScheduleProblem.WINDOW_TOO_SHORT
+    if window > timedelta(days=policy.max_window_days):
+        return ScheduleProblem.WINDOW_TOO_LONG
+    return None
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("ballot dates need timezone-aware datetimes")
+
+
+# -- the committee ---------------------------------------------------------------------------
+
+COMMITTEE_SIZE_MIN: Final = 5
+COMMITTEE_SIZE_MAX: Final = 11
+
+
+def valid_committee_size(seats: int) -> bool:
+    """An owners' committee has 5 to 11 members, an odd number (spec 04; 2009 rules Art. 31).
+
+    Odd so that the committee's own votes cannot tie; config validation and the
+    election's ``seats`` use this one check.
+    """
+    return COMMITTEE_SIZE_MIN <= seats <= COMMITTEE_SIZE_MAX and seats % 2 == 1
