@@ -94,6 +94,7 @@ __all__ = [
     "creation_job",
     "decide_reminder",
     "describe_cadence",
+    "nth_weekday",
     "offset_label",
     "parse_cadence",
     "reminder_jobs",
