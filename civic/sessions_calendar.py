@@ -61,6 +61,9 @@ Creation and reminders
   not sent" — so a reminder that quiet hours would push past that point is not
   planned at all, and one that falls due late is skipped
   (:func:`decide_reminder`).
+* Staff are reminded of a session left unclosed ``unclosed_reminder_days``
+  after it took place (spec 03, "Follow-up": 3 days by default,
+  :func:`unclosed_job`).
 
 Pure: the calendar, the time zone and ``now`` are passed in; datetimes are aware.
 """
@@ -84,6 +87,7 @@ __all__ = [
     "DEFAULT_REMINDER_OFFSETS",
     "LAST",
     "REMIND_JOB",
+    "UNCLOSED_JOB",
     "Cadence",
     "HolidayPolicy",
     "QuietHours",
@@ -103,12 +107,15 @@ __all__ = [
     "sessions_to_create",
     "slot_key",
     "stamp",
+    "unclosed_job",
 ]
 
 CREATE_JOB: Final = "sessions.create"
 """Creates one slot's session ahead of time; its key is the slot's key."""
 REMIND_JOB: Final = "sessions.remind"
 """Reminds those who will attend; its key names the session, the offset and the start."""
+UNCLOSED_JOB: Final = "sessions.unclosed"
+"""Reminds staff of a session still not closed days after it took place."""
 
 LAST: Final = -1
 """The last occurrence of the weekday in the month (``weeks = [-1]`` in config)."""
@@ -609,3 +616,20 @@ def decide_reminder(
             return ReminderVerdict.LATE, None
         return ReminderVerdict.QUIET, resume
     return ReminderVerdict.SEND, None
+
+
+def unclosed_job(session_id: int, starts_at: datetime, days: int = 3) -> SessionJob:
+    """The job that reminds staff of a session not closed ``days`` days after it started.
+
+    Spec 03: "the scheduler reminds ... staff of sessions left unclosed 3 days
+    after they took place" (``[sessions] unclosed_reminder_days``). Never stale:
+    staff told late of an unclosed session still have it to close. The key
+    names the start, so a session moved gets a new job and the old one finds the
+    start changed; the job itself does nothing when the session is closed or
+    cancelled by then.
+    """
+    if days < 1:
+        raise ValueError("staff are reminded 1 or more days after the session")
+    payload = {"session_id": session_id, "starts_at": stamp(starts_at)}
+    key = f"{session_id}:{stamp(starts_at)}"
+    return SessionJob(UNCLOSED_JOB, key, starts_at + timedelta(days=days), None, payload)

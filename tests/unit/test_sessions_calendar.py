@@ -14,6 +14,7 @@ from civic.sessions_calendar import (
     CREATE_JOB,
     LAST,
     REMIND_JOB,
+    UNCLOSED_JOB,
     Cadence,
     HolidayPolicy,
     QuietHours,
@@ -27,6 +28,7 @@ from civic.sessions_calendar import (
     reminder_jobs,
     sessions_of_month,
     sessions_to_create,
+    unclosed_job,
 )
 from civic.workdays import HolidayRule, WorkingCalendar
 
@@ -494,3 +496,12 @@ def test_quiet_hours(
         expected = datetime.combine(date(2026, 10, 10 + ends[0]), ends[1], tzinfo=SHANGHAI)
     assert quiet.ends_after(moment, TZ) == expected
     assert QuietHours.from_config("22:00", "07:00") == QuietHours()
+
+
+def test_staff_are_reminded_of_an_unclosed_session_three_days_after() -> None:
+    job = unclosed_job(42, START)
+    assert (job.kind, job.key) == (UNCLOSED_JOB, "42:20261010T113000Z")
+    assert (job.due_at, job.stale_after) == (at(2026, 10, 13, 19, 30), None)
+    assert unclosed_job(42, START, 5).due_at == at(2026, 10, 15, 19, 30)
+    with pytest.raises(ValueError, match="1 or more"):
+        unclosed_job(42, START, 0)

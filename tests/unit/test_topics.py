@@ -394,7 +394,16 @@ def test_normalise_for_matching_folds_width_and_case() -> None:
     assert normalise_for_matching("ｶﾀｶﾅ") == "カタカナ"
 
 
-@given(st.text(max_size=40), st.text(min_size=1, max_size=5))
+# ASCII and CJK: NFKC may compose a word's first character with the text before
+# it in other scripts, and some letters change under upper() and casefold()
+# differently (Turkish dotless i), which the filter does not promise to see through.
+plain = st.one_of(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+)
+
+
+@given(st.text(plain, max_size=40), st.text(plain, min_size=1, max_size=5))
 def test_a_held_word_inside_any_text_is_found_whatever_its_width_and_case(
     text: str, word: str
 ) -> None:
