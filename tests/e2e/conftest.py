@@ -34,7 +34,7 @@ on) are both this many times Telegram's, so that tests of pacing take seconds.""
 BOT_TOKEN = f"{6_000_000_000 + secrets.randbelow(1_000_000)}:{secrets.token_urlsafe(30)}"
 SIGNING_KEY = secrets.token_urlsafe(32)
 
-COUNTY_ADMIN_IDS: Final = tuple(range(5_100_000_001, 5_100_000_041))
+COUNTY_ADMIN_IDS: Final = tuple(range(5_100_000_001, 5_100_000_081))
 """The people ``[admins] telegram_ids`` makes county admins in the e2e config: each test
 that asks for :func:`county_admin` gets one of its own, so no test inherits another's
 messages or its place in the flood limit. Everyone else is made staff, grid worker or
