@@ -1,0 +1,281 @@
+"""The ballot lifecycle table, the notice and window checks, and the committee size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from civic.ballots import (
+    FINAL_STATES,
+    TRANSITIONS,
+    VOTING_STATES,
+    ActionVerdict,
+    BallotAction,
+    BallotActor,
+    BallotSchedule,
+    BallotState,
+    SchedulePolicy,
+    ScheduleProblem,
+    check_schedule,
+    decide_action,
+    earliest_opening,
+    valid_committee_size,
+)
+
+S = BallotState
+A = BallotAction
+STAFF = {BallotActor.STAFF}
+ADMIN = {BallotActor.ADMIN}
+VOTER = {BallotActor.VOTER}
+SYSTEM = {BallotActor.SYSTEM}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TZ = "Asia/Shanghai"
+
+
+# -- the table -------------------------------------------------------------------------------
+
+
+def test_every_state_has_a_row_and_only_published_and_cancelled_are_final() -> None:
+    assert set(TRANSITIONS) == set(BallotState)
+    assert {state for state, row in TRANSITIONS.items() if not row} == FINAL_STATES
+
+
+def test_the_happy_path_of_the_spec() -> None:
+    path = [
+        (S.DRAFT, A.EDIT, STAFF, None),
+        (S.DRAFT, A.ANNOUNCE, STAFF, S.ANNOUNCED),
+        (S.ANNOUNCED, A.AMEND, STAFF, None),
+        (S.ANNOUNCED, A.OPEN, SYSTEM, S.OPEN),
+        (S.OPEN, A.VOTE, VOTER, None),
+        (S.OPEN, A.CHANGE_VOTE, VOTER, None),
+        (S.OPEN, A.ENTER_PAPER, STAFF, None),
+        (S.OPEN, A.REMIND, SYSTEM, None),
+        (S.OPEN, A.CLOSE, SYSTEM, S.CLOSED),
+        (S.CLOSED, A.PUBLISH, SYSTEM, S.PUBLISHED),
+    ]
+    for state, action, actors, after in path:
+        assert decide_action(state, action, actors) == (ActionVerdict.ALLOWED, after)
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        (S.DRAFT, A.VOTE),
+        (S.ANNOUNCED, A.VOTE),  # before the window opens
+        (S.CLOSED, A.VOTE),  # after the close
+        (S.PUBLISHED, A.VOTE),
+        (S.CANCELLED, A.VOTE),
+        (S.CLOSED, A.CHANGE_VOTE),
+        (S.CLOSED, A.ENTER_PAPER),
+        (S.ANNOUNCED, A.ENTER_PAPER),
+        (S.ANNOUNCED, A.EDIT),  # the announced text never changes
+        (S.OPEN, A.EDIT),
+        (S.CLOSED, A.AMEND),  # the result is fixed
+        (S.CLOSED, A.CANCEL),
+        (S.PUBLISHED, A.CANCEL),
+        (S.OPEN, A.ANNOUNCE),
+        (S.PUBLISHED, A.CLOSE),  # closed once
+        (S.CLOSED, A.CLOSE),
+        (S.PUBLISHED, A.PUBLISH),  # published once
+        (S.ANNOUNCED, A.REMIND),
+    ],
+)
+def test_actions_outside_their_state_are_not_now_whoever_asks(
+    state: BallotState, action: BallotAction
+) -> None:
+    assert decide_action(state, action, set(BallotActor)) == (ActionVerdict.NOT_NOW, None)
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "actors"),
+    [
+        (S.OPEN, A.VOTE, STAFF),  # staff enter paper ballots, never vote in chat for someone
+        (S.OPEN, A.VOTE, SYSTEM),
+        (S.OPEN, A.ENTER_PAPER, VOTER),
+        (S.OPEN, A.CLOSE, STAFF),  # no early close by a convener
+        (S.OPEN, A.CLOSE, ADMIN),
+        (S.ANNOUNCED, A.OPEN, STAFF),  # no early opening either: the notice runs its course
+        (S.CLOSED, A.PUBLISH, STAFF),
+        (S.DRAFT, A.ANNOUNCE, VOTER),
+        (S.OPEN, A.AMEND, VOTER),
+        (S.OPEN, A.CANCEL, STAFF),  # only an admin stops a vote in progress
+        (S.ANNOUNCED, A.CANCEL, VOTER),
+    ],
+)
+def test_actions_by_the_wrong_person_are_not_theirs(
+    state: BallotState, action: BallotAction, actors: set[BallotActor]
+) -> None:
+    assert decide_action(state, action, actors) == (ActionVerdict.NOT_YOURS, None)
+
+
+def test_cancelling_before_voting_is_the_offices_and_during_voting_an_admins() -> None:
+    for state in (S.DRAFT, S.ANNOUNCED):
+        assert decide_action(state, A.CANCEL, STAFF) == (ActionVerdict.ALLOWED, S.CANCELLED)
+        assert decide_action(state, A.CANCEL, ADMIN) == (ActionVerdict.ALLOWED, S.CANCELLED)
+    assert decide_action(S.OPEN, A.CANCEL, ADMIN) == (ActionVerdict.ALLOWED, S.CANCELLED)
+
+
+def test_votes_are_accepted_only_while_open() -> None:
+    voting = {
+        state
+        for state, row in TRANSITIONS.items()
+        if A.VOTE in row or A.CHANGE_VOTE in row or A.ENTER_PAPER in row
+    }
+    assert voting == VOTING_STATES == {S.OPEN}
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(A)), st.sampled_from(list(BallotActor)))))
+def test_random_walks_never_leave_the_lifecycle_or_skip_its_order(
+    steps: list[tuple[BallotAction, BallotActor]],
+) -> None:
+    order = [S.DRAFT, S.ANNOUNCED, S.OPEN, S.CLOSED, S.PUBLISHED]
+    state = S.DRAFT
+    for action, actor in steps:
+        verdict, after = decide_action(state, action, {actor})
+        if verdict is not ActionVerdict.ALLOWED or after is None:
+            continue
+        if after is S.CANCELLED:
+            assert state in {S.DRAFT, S.ANNOUNCED, S.OPEN}
+        else:
+            assert order.index(after) == order.index(state) + 1
+        state = after
+    if state in FINAL_STATES:
+        assert all(
+            decide_action(state, action, set(BallotActor))[0] is ActionVerdict.NOT_NOW
+            for action in A
+        )
+
+
+# -- notice and window -----------------------------------------------------------------------
+
+
+def local(day: int, hour: int = 10, month: int = 3) -> datetime:
+    return datetime(2027, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+def test_fifteen_days_notice_counts_from_the_next_day_and_opens_after_the_last() -> None:
+    # Announced on 1 March (any time): notice runs 2–16 March; voting from 00:00 on 17 March.
+    for hour in (0, 10, 23):
+        assert earliest_opening(local(1, hour), 15, TZ) == datetime(2027, 3, 17, tzinfo=SHANGHAI)
+    # 23:30 UTC on 28 February is already 1 March in Shanghai.
+    late = datetime(2027, 2, 28, 23, 30, tzinfo=UTC)
+    assert earliest_opening(late, 15, TZ) == datetime(2027, 3, 17, tzinfo=SHANGHAI)
+    assert earliest_opening(local(1), 20, TZ) == datetime(2027, 3, 22, tzinfo=SHANGHAI)
+
+
+def test_earliest_opening_needs_an_aware_moment() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        earliest_opening(datetime(2027, 3, 1), 15, TZ)
+
+
+POLICY = SchedulePolicy()
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes", "problem"),
+    [
+        (datetime(2027, 3, 17, tzinfo=SHANGHAI), datetime(2027, 3, 22, tzinfo=SHANGHAI), None),
+        (
+            datetime(2027, 3, 16, 23, 59, tzinfo=SHANGHAI),
+            datetime(2027, 3, 22, tzinfo=SHANGHAI),
+            ScheduleProblem.NOTICE_TOO_SHORT,
+        ),
+        (
+            datetime(2027, 3, 17, tzinfo=SHANGHAI),
+            datetime(2027, 3, 21, 23, 59, tzinfo=SHANGHAI),
+            ScheduleProblem.WINDOW_TOO_SHORT,
+        ),
+        (datetime(2027, 3, 17, tzinfo=SHANGHAI), datetime(2027, 5, 16, tzinfo=SHANGHAI), None),
+        (
+            datetime(2027, 3, 17, tzinfo=SHANGHAI),
+            datetime(2027, 5, 16, 0, 1, tzinfo=SHANGHAI),
+            ScheduleProblem.WINDOW_TOO_LONG,
+        ),
+        (
+            datetime(2027, 3, 10, tzinfo=SHANGHAI),
+            datetime(2027, 3, 2, tzinfo=SHANGHAI),
+            ScheduleProblem.NOTICE_TOO_SHORT,  # the notice first: moving the opening moves both
+        ),
+    ],
+)
+def test_a_schedule_is_checked_for_notice_then_window(
+    opens: datetime, closes: datetime, problem: ScheduleProblem | None
+) -> None:
+    announced = local(1)
+    schedule = BallotSchedule(announced, opens, closes)
+    assert check_schedule(schedule, POLICY, TZ, now=announced) is problem
+
+
+def test_a_schedule_opening_in_the_past_or_with_a_naive_moment_is_refused() -> None:
+    schedule = BallotSchedule(local(1), local(17), local(25))
+    assert check_schedule(schedule, POLICY, TZ, now=local(18)) is ScheduleProblem.OPENS_IN_THE_PAST
+    naive = BallotSchedule(local(1), datetime(2027, 3, 17), local(25))
+    assert check_schedule(naive, POLICY, TZ, now=local(1)) is ScheduleProblem.NAIVE_TIME
+
+
+def test_a_longer_configured_notice_and_window_are_honoured() -> None:
+    policy = SchedulePolicy(notice_days=20, min_window_days=7, max_window_days=30)
+    announced = local(1)
+    assert (
+        check_schedule(BallotSchedule(announced, local(21), local(28)), policy, TZ, announced)
+        is ScheduleProblem.NOTICE_TOO_SHORT
+    )
+    assert (
+        check_schedule(BallotSchedule(announced, local(22), local(29)), policy, TZ, announced)
+        is None
+    )
+    assert (
+        check_schedule(BallotSchedule(announced, local(22), local(28)), policy, TZ, announced)
+        is ScheduleProblem.WINDOW_TOO_SHORT
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"notice_days": 14},
+        {"min_window_days": 0},
+        {"min_window_days": 10, "max_window_days": 9},
+    ],
+)
+def test_a_notice_below_the_laws_15_days_or_a_broken_window_range_is_refused(
+    kwargs: dict[str, int],
+) -> None:
+    with pytest.raises(ValueError, match=r"notice|window"):
+        SchedulePolicy(**kwargs)
+
+
+@given(
+    announced=st.datetimes(
+        min_value=datetime(2026, 1, 1),
+        max_value=datetime(2030, 12, 31),
+        timezones=st.just(UTC),
+    ),
+    notice=st.integers(15, 60),
+    offset_minutes=st.integers(-3 * 24 * 60, 3 * 24 * 60),
+)
+def test_voting_never_opens_before_the_full_notice_has_run(
+    announced: datetime, notice: int, offset_minutes: int
+) -> None:
+    policy = SchedulePolicy(notice_days=notice)
+    earliest = earliest_opening(announced, notice, TZ)
+    opens = earliest + timedelta(minutes=offset_minutes)
+    schedule = BallotSchedule(announced, opens, opens + timedelta(days=10))
+    problem = check_schedule(schedule, policy, TZ, now=announced)
+    assert (problem is ScheduleProblem.NOTICE_TOO_SHORT) is (opens < earliest)
+    # the whole of notice days after the announcement's local day lies before the opening
+    local_day = announced.astimezone(SHANGHAI).date()
+    if problem is None:
+        assert (opens.astimezone(SHANGHAI).date() - local_day).days >= notice + 1
+
+
+# -- the committee size ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seats", "valid"), [(n, n in {5, 7, 9, 11}) for n in range(0, 14)])
+def test_a_committee_has_five_to_eleven_members_an_odd_number(seats: int, valid: bool) -> None:
+    assert valid_committee_size(seats) is valid
