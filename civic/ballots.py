@@ -63,10 +63,21 @@ earliest at 00:00, in the compound's time zone, of the day after the notice's
 last day (:func:`earliest_opening`). The voting window lasts 5 to 60 days
 (configurable), measured from the opening moment to the closing moment.
 
-Committee size
---------------
+Reminders and publication
+-------------------------
+Owners who have not voted are reminded at configurable offsets before the
+close, never in quiet hours (:func:`reminder_moments`, with
+:class:`civic.sessions_calendar.QuietHours`, the ``[broadcasts]`` quiet hours
+every reminder of the bot keeps); results are published at the close, or when
+quiet hours end (:func:`publication_moment`).
+
+Committee formation
+-------------------
 An owners' committee has 5 to 11 members, an odd number (spec 04; the 2009
-guidance rules Art. 31 say 5 to 11 and odd).
+guidance rules Art. 31 say 5 to 11 and odd), for a term of at most 5 years
+(Art. 32), and staff are reminded 3 months before it ends. The preparatory
+group has an odd number of members, at least half of them owners. A proxy
+votes for at most a configured number of units.
 
 No Telegram, no SQL, no clock: ``now`` is passed in.
 """
@@ -75,17 +86,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum, StrEnum
 from fractions import Fraction
 from typing import Final
 from zoneinfo import ZoneInfo
+
+from civic.sessions_calendar import QuietHours
 
 __all__ = [
     "COMMITTEE_SIZE_MAX",
     "COMMITTEE_SIZE_MIN",
     "FINAL_STATES",
     "LEGAL_NOTICE_DAYS",
+    "MAX_TERM_YEARS",
+    "TERM_REMINDER_MONTHS",
     "TRANSITIONS",
     "VOTING_STATES",
     "ActionVerdict",
@@ -96,12 +111,19 @@ __all__ = [
     "BallotSchedule",
     "BallotState",
     "Convener",
+    "GroupProblem",
     "Rule",
     "SchedulePolicy",
     "ScheduleProblem",
+    "check_preparatory_group",
     "check_schedule",
     "decide_action",
     "earliest_opening",
+    "proxy_within_limit",
+    "publication_moment",
+    "reminder_moments",
+    "term_end",
+    "term_reminder_day",
     "valid_committee_size",
 ]
 
@@ -429,3 +451,114 @@ def valid_committee_size(seats: int) -> bool:
     election's ``seats`` use this one check.
     """
     return COMMITTEE_SIZE_MIN <= seats <= COMMITTEE_SIZE_MAX and seats % 2 == 1
+
+
+# -- reminders and publication ---------------------------------------------------------------
+
+
+def reminder_moments(
+    schedule: BallotSchedule,
+    offsets: Collection[timedelta],
+    quiet: QuietHours,
+    timezone: str,
+) -> tuple[datetime, ...]:
+    """When to remind eligible owners who have not voted: ``offsets`` before the close.
+
+    Spec 04: "at configurable offsets (e.g. 7 days, 2 days, 1 day before close),
+    never during quiet hours". A moment in quiet hours moves to their end; one
+    that would then fall at or after the close, or that falls before voting
+    opens (an offset longer than the window), is dropped. Moments that coincide
+    are sent once. Who is reminded is the use case's question, asked at the
+    moment itself: only owners who have not voted by then.
+    """
+    moments = set()
+    for offset in offsets:
+        if offset <= timedelta(0):
+            raise ValueError("a reminder comes before the close")
+        moment = quiet.ends_after(schedule.closes_at - offset, timezone)
+        if schedule.opens_at <= moment < schedule.closes_at:
+            moments.add(moment)
+    return tuple(sorted(moments))
+
+
+def publication_moment(closed_at: datetime, quiet: QuietHours, timezone: str) -> datetime:
+    """Results go out at once, or when quiet hours end (spec 04, "Closing")."""
+    _require_aware(closed_at)
+    return quiet.ends_after(closed_at, timezone)
+
+
+# -- committee formation ---------------------------------------------------------------------
+
+MAX_TERM_YEARS: Final = 5
+"""The 2009 guidance rules Art. 32: a committee's term is at most 5 years (spec 04)."""
+
+TERM_REMINDER_MONTHS: Final = 3
+"""Staff are reminded 3 months before a committee's term ends (spec 04)."""
+
+
+def term_end(start: date, years: int) -> date:
+    """The last day of a committee term of ``years`` (1 to 5) that begins on ``start``.
+
+    The term includes its first day, as terms are written ("from 10 May 2027
+    to 9 May 2032"): the anniversary is the first day of the next term, so the
+    term never exceeds its years, whichever way the period is read. A term from
+    29 February ends on 28 February, the last day of the month with no 29th
+    (Civil Code Art. 202: no corresponding day, the month's last day).
+    """
+    if not 1 <= years <= MAX_TERM_YEARS:
+        raise ValueError(f"a committee term is 1 to {MAX_TERM_YEARS} years")
+    anniversary = _add_months(start, 12 * years)
+    if anniversary.day != start.day:
+        return anniversary
+    return anniversary - timedelta(days=1)
+
+
+def term_reminder_day(end: date) -> date:
+    """The day staff are told the committee's term ends in 3 months (spec 04)."""
+    return _add_months(end, -TERM_REMINDER_MONTHS)
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+class GroupProblem(StrEnum):
+    """Why a preparatory group's membership is refused (spec 04)."""
+
+    EVEN = "even"
+    """An odd number of members, so the group's own decisions cannot tie."""
+    TOO_FEW_OWNERS = "too_few_owners"
+    """At least half of the members are owners of the compound."""
+
+
+def check_preparatory_group(members: int, owners: int) -> GroupProblem | None:
+    """Spec 04: the preparatory group (筹备组) has an odd number of members, at least half owners.
+
+    The 2009 guidance rules make it owners with officials of the township, the
+    community and the developer, owners being at least half; an odd number so
+    that its own decisions cannot tie.
+    """
+    if owners < 0 or owners > members:
+        raise ValueError("the owners are among the members")
+    if members % 2 == 0:
+        return GroupProblem.EVEN
+    if 2 * owners < members:
+        return GroupProblem.TOO_FEW_OWNERS
+    return None
+
+
+def proxy_within_limit(units_held: int, limit: int) -> bool:
+    """Whether a proxy may take one more owner's units (``[ballots] max_units_per_proxy``).
+
+    ``units_held`` counts the units the proxy already votes for others on this
+    ballot, plus those of the new authorisation; the limit keeps one person from
+    gathering a block of votes (spec 04).
+    """
+    if limit < 1:
+        raise ValueError("a proxy may hold at least one unit")
+    return units_held <= limit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,13 +18,21 @@ from civic.ballots import (
     BallotActor,
     BallotSchedule,
     BallotState,
+    GroupProblem,
     SchedulePolicy,
     ScheduleProblem,
+    check_preparatory_group,
     check_schedule,
     decide_action,
     earliest_opening,
+    proxy_within_limit,
+    publication_moment,
+    reminder_moments,
+    term_end,
+    term_reminder_day,
     valid_committee_size,
 )
+from civic.sessions_calendar import QuietHours
 
 S = BallotState
 A = BallotAction
@@ -279,3 +287,97 @@ def test_voting_never_opens_before_the_full_notice_has_run(
 @pytest.mark.parametrize(("seats", "valid"), [(n, n in {5, 7, 9, 11}) for n in range(0, 14)])
 def test_a_committee_has_five_to_eleven_members_an_odd_number(seats: int, valid: bool) -> None:
     assert valid_committee_size(seats) is valid
+
+
+# -- reminders and publication ---------------------------------------------------------------
+
+QUIET = QuietHours(time(22, 0), time(7, 0))
+
+
+def test_reminders_go_at_their_offsets_before_the_close() -> None:
+    schedule = BallotSchedule(local(1), local(17, 0), local(27, 18))
+    moments = reminder_moments(
+        schedule, [timedelta(days=7), timedelta(days=2), timedelta(days=1)], QUIET, TZ
+    )
+    assert moments == (local(20, 18), local(25, 18), local(26, 18))
+
+
+def test_a_reminder_in_quiet_hours_waits_for_their_end_and_one_past_the_window_is_dropped() -> None:
+    schedule = BallotSchedule(local(1), local(17, 0), local(27, 23))
+    moments = reminder_moments(
+        schedule,
+        [timedelta(days=1), timedelta(hours=12), timedelta(hours=2), timedelta(days=30)],
+        QUIET,
+        TZ,
+    )
+    # 26th 23:00 → 27th 07:00; 27th 11:00 stays; 27th 21:00 stays; 30 days is before the opening
+    assert moments == (local(27, 7), local(27, 11), local(27, 21))
+    late = BallotSchedule(local(1), local(17, 0), local(28, 6))
+    # 1 hour before a 06:00 close is in quiet hours, which end after the close: no reminder
+    assert reminder_moments(late, [timedelta(hours=1)], QUIET, TZ) == ()
+
+
+def test_two_offsets_landing_on_one_moment_remind_once() -> None:
+    schedule = BallotSchedule(local(1), local(17, 0), local(27, 8))
+    # 08:00 − 2h = 06:00 and − 3h = 05:00: both quiet, both moved to 07:00
+    assert reminder_moments(schedule, [timedelta(hours=2), timedelta(hours=3)], QUIET, TZ) == (
+        local(27, 7),
+    )
+    with pytest.raises(ValueError, match="before the close"):
+        reminder_moments(schedule, [timedelta(0)], QUIET, TZ)
+
+
+def test_results_are_published_at_the_close_or_when_quiet_hours_end() -> None:
+    assert publication_moment(local(27, 18), QUIET, TZ) == local(27, 18)
+    assert publication_moment(local(27, 23), QUIET, TZ) == local(28, 7)
+    assert publication_moment(local(28, 0), QUIET, TZ) == local(28, 7)
+
+
+# -- committee formation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "years", "end", "reminder"),
+    [
+        (date(2027, 5, 10), 5, date(2032, 5, 9), date(2032, 2, 9)),
+        (date(2027, 1, 1), 3, date(2029, 12, 31), date(2029, 9, 30)),
+        (date(2028, 2, 29), 1, date(2029, 2, 28), date(2028, 11, 28)),
+        (date(2027, 3, 1), 1, date(2028, 2, 29), date(2027, 11, 29)),
+        (date(2027, 6, 1), 2, date(2029, 5, 31), date(2029, 2, 28)),  # no 31 February
+    ],
+)
+def test_a_committee_term_ends_the_day_before_its_anniversary_reminded_3_months_ahead(
+    start: date, years: int, end: date, reminder: date
+) -> None:
+    assert term_end(start, years) == end
+    assert term_reminder_day(end) == reminder
+
+
+@pytest.mark.parametrize("years", [0, 6])
+def test_a_term_is_one_to_five_years(years: int) -> None:
+    with pytest.raises(ValueError, match="term"):
+        term_end(date(2027, 1, 1), years)
+
+
+@pytest.mark.parametrize(
+    ("members", "owners", "problem"),
+    [
+        (5, 3, None),
+        (5, 2, GroupProblem.TOO_FEW_OWNERS),
+        (7, 4, None),
+        (7, 7, None),
+        (6, 6, GroupProblem.EVEN),
+        (1, 1, None),
+    ],
+)
+def test_a_preparatory_group_is_odd_and_at_least_half_owners(
+    members: int, owners: int, problem: GroupProblem | None
+) -> None:
+    assert check_preparatory_group(members, owners) is problem
+
+
+def test_a_proxy_holds_at_most_the_configured_units() -> None:
+    assert proxy_within_limit(3, 3)
+    assert not proxy_within_limit(4, 3)
+    with pytest.raises(ValueError, match="at least one"):
+        proxy_within_limit(1, 0)
