@@ -63,6 +63,12 @@ earliest at 00:00, in the compound's time zone, of the day after the notice's
 last day (:func:`earliest_opening`). The voting window lasts 5 to 60 days
 (configurable), measured from the opening moment to the closing moment.
 
+One owner, one choice
+---------------------
+A voting subject (:mod:`civic.ballots_tally`) has one choice per ballot,
+whatever the channel: :func:`decide_cast` keeps it with the channel and person
+that cast it first, so chat, proxy and paper can never count a unit twice.
+
 Reminders and publication
 -------------------------
 Owners who have not voted are reminded at configurable offsets before the
@@ -110,6 +116,9 @@ __all__ = [
     "BallotKind",
     "BallotSchedule",
     "BallotState",
+    "Cast",
+    "CastVerdict",
+    "Channel",
     "Convener",
     "GroupProblem",
     "Rule",
@@ -118,6 +127,7 @@ __all__ = [
     "check_preparatory_group",
     "check_schedule",
     "decide_action",
+    "decide_cast",
     "earliest_opening",
     "proxy_within_limit",
     "publication_moment",
@@ -562,3 +572,66 @@ def proxy_within_limit(units_held: int, limit: int) -> bool:
     if limit < 1:
         raise ValueError("a proxy may hold at least one unit")
     return units_held <= limit
+
+
+# -- casting a vote: one owner, one choice, whatever the channel -----------------------------
+
+
+class Channel(StrEnum):
+    """How a voting subject's one choice reached the ballot (spec 04, "Voting in chat", "Paper")."""
+
+    CHAT = "chat"
+    """The owner, the designated co-owner or the developer's representative, in chat."""
+    PROXY = "proxy"
+    """A proxy (代理人) with a written authorisation, in chat."""
+    PAPER = "paper"
+    """A signed paper ballot entered by staff with its photo."""
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The choice a voting subject has on record, who cast it and through which channel."""
+
+    channel: Channel
+    voter_id: int
+    """The Telegram user who voted (chat, proxy) or the staff member who entered paper."""
+    choice: str
+    """A :class:`civic.ballots_tally.Choice` value, or an election ballot's canonical form."""
+
+
+class CastVerdict(StrEnum):
+    """What :func:`decide_cast` says about a new choice for a subject."""
+
+    NEW = "new"
+    """The subject's first choice: recorded."""
+    CHANGE = "change"
+    """The same person, through the same chat channel, chose differently: recorded as a change."""
+    SAME = "same"
+    """The same choice again from the same person and channel (a double tap): nothing to record."""
+    CHANGE_NOT_ALLOWED = "change_not_allowed"
+    """``[ballots] allow_vote_change`` is off."""
+    ALREADY_VOTED = "already_voted"
+    """The subject voted through another channel or person: refused, the counts unchanged."""
+
+
+def decide_cast(previous: Cast | None, new: Cast, *, allow_change: bool) -> CastVerdict:
+    """Whether a new choice for one voting subject is recorded (spec 04).
+
+    "One owner, one choice per ballot … no unit is ever counted twice, whatever
+    the channel"; "a unit that already voted in chat cannot be entered again
+    [on paper], and vice versa". So the first channel and person keep the
+    subject's vote: an owner who voted in chat changes it in chat, a proxy who
+    voted changes it as the proxy, and nobody else overrides either. A paper
+    ballot is never changed by entering another one: a signed paper ballot is
+    evidence, and correcting a mistyped entry is an amendment with a reason.
+    Whether the ballot is open is :func:`decide_action`'s question, asked first.
+    """
+    if previous is None:
+        return CastVerdict.NEW
+    if previous.channel is not new.channel or previous.voter_id != new.voter_id:
+        return CastVerdict.ALREADY_VOTED
+    if previous.choice == new.choice:
+        return CastVerdict.SAME
+    if new.channel is Channel.PAPER:
+        return CastVerdict.ALREADY_VOTED
+    return CastVerdict.CHANGE if allow_change else CastVerdict.CHANGE_NOT_ALLOWED

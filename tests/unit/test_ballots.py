@@ -18,12 +18,16 @@ from civic.ballots import (
     BallotActor,
     BallotSchedule,
     BallotState,
+    Cast,
+    CastVerdict,
+    Channel,
     GroupProblem,
     SchedulePolicy,
     ScheduleProblem,
     check_preparatory_group,
     check_schedule,
     decide_action,
+    decide_cast,
     earliest_opening,
     proxy_within_limit,
     publication_moment,
@@ -381,3 +385,78 @@ def test_a_proxy_holds_at_most_the_configured_units() -> None:
     assert not proxy_within_limit(4, 3)
     with pytest.raises(ValueError, match="at least one"):
         proxy_within_limit(1, 0)
+
+
+# -- one owner, one choice -------------------------------------------------------------------
+
+CHAT_YES = Cast(Channel.CHAT, 42, "yes")
+
+
+@pytest.mark.parametrize(
+    ("previous", "new", "allow", "verdict"),
+    [
+        (None, CHAT_YES, True, CastVerdict.NEW),
+        (None, Cast(Channel.PAPER, 7, "no"), False, CastVerdict.NEW),
+        (CHAT_YES, Cast(Channel.CHAT, 42, "no"), True, CastVerdict.CHANGE),
+        (CHAT_YES, Cast(Channel.CHAT, 42, "no"), False, CastVerdict.CHANGE_NOT_ALLOWED),
+        (CHAT_YES, CHAT_YES, False, CastVerdict.SAME),
+        (CHAT_YES, Cast(Channel.PAPER, 7, "yes"), True, CastVerdict.ALREADY_VOTED),
+        (Cast(Channel.PAPER, 7, "no"), CHAT_YES, True, CastVerdict.ALREADY_VOTED),
+        (CHAT_YES, Cast(Channel.PROXY, 43, "no"), True, CastVerdict.ALREADY_VOTED),
+        (
+            Cast(Channel.PROXY, 43, "no"),
+            Cast(Channel.CHAT, 42, "yes"),
+            True,
+            CastVerdict.ALREADY_VOTED,
+        ),
+        (Cast(Channel.PROXY, 43, "no"), Cast(Channel.PROXY, 43, "yes"), True, CastVerdict.CHANGE),
+        (
+            CHAT_YES,
+            Cast(Channel.CHAT, 44, "no"),
+            True,
+            CastVerdict.ALREADY_VOTED,
+        ),  # another co-owner
+        (
+            Cast(Channel.PAPER, 7, "no"),
+            Cast(Channel.PAPER, 7, "yes"),
+            True,
+            CastVerdict.ALREADY_VOTED,
+        ),
+        (
+            Cast(Channel.PAPER, 7, "no"),
+            Cast(Channel.PAPER, 8, "no"),
+            True,
+            CastVerdict.ALREADY_VOTED,
+        ),
+        (Cast(Channel.PAPER, 7, "no"), Cast(Channel.PAPER, 7, "no"), True, CastVerdict.SAME),
+    ],
+)
+def test_one_subject_keeps_one_choice_from_its_first_channel_and_person(
+    previous: Cast | None, new: Cast, allow: bool, verdict: CastVerdict
+) -> None:
+    assert decide_cast(previous, new, allow_change=allow) is verdict
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(Channel)), st.integers(1, 3), st.sampled_from(["y", "n", "a"])
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_whatever_arrives_the_record_keeps_one_channel_and_one_person(
+    attempts: list[tuple[Channel, int, str]], allow: bool
+) -> None:
+    record: Cast | None = None
+    for channel, voter, choice in attempts:
+        new = Cast(channel, voter, choice)
+        if decide_cast(record, new, allow_change=allow) in {CastVerdict.NEW, CastVerdict.CHANGE}:
+            record = new
+    first = Cast(*attempts[0])
+    assert record is not None
+    assert (record.channel, record.voter_id) == (first.channel, first.voter_id)
+    if not allow or first.channel is Channel.PAPER:
+        assert record == first
