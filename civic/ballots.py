@@ -120,6 +120,7 @@ __all__ = [
     "CastVerdict",
     "Channel",
     "Convener",
+    "Disclosure",
     "GroupProblem",
     "Rule",
     "SchedulePolicy",
@@ -128,6 +129,7 @@ __all__ = [
     "check_schedule",
     "decide_action",
     "decide_cast",
+    "disclosure",
     "earliest_opening",
     "proxy_within_limit",
     "publication_moment",
@@ -354,6 +356,30 @@ def decide_action(
     if rule.by.isdisjoint(actors):
         return ActionVerdict.NOT_YOURS, None
     return ActionVerdict.ALLOWED, rule.to
+
+
+class Disclosure(StrEnum):
+    """What anyone but the voter may see of a ballot's votes in its state (spec 04, "Secrecy")."""
+
+    NOTHING = "nothing"
+    TURNOUT = "turnout"
+    """Participating area and headcount, never the choices."""
+    RESULT = "result"
+    """Totals by choice, each threshold and the decision."""
+
+
+def disclosure(state: BallotState, show_turnout: bool) -> Disclosure:
+    """Spec 04: "while open, nobody sees running totals of choices (config may allow showing
+    turnout); after close, results show totals by area and headcount".
+
+    A cancelled ballot shows nothing: its votes decide nothing and are never
+    tallied, so no partial picture of them is published.
+    """
+    if state in {BallotState.CLOSED, BallotState.PUBLISHED}:
+        return Disclosure.RESULT
+    if state is BallotState.OPEN and show_turnout:
+        return Disclosure.TURNOUT
+    return Disclosure.NOTHING
 
 
 # -- notice and voting window ----------------------------------------------------------------

@@ -241,8 +241,10 @@ class RegisterUnit:
         """Refuse a unit without area: every exclusive part has one."""
         if self.area_centi <= 0:
             raise ValueError(f"unit {self.unit_key} has no area")
-        if DEVELOPER_KEY in self.owner_keys:
-            raise ValueError(f"{DEVELOPER_KEY!r} is reserved for the developer's units")
+        if DEVELOPER_KEY in self.owner_keys or any(
+            key.startswith(_UNOWNED_PREFIX) for key in self.owner_keys
+        ):
+            raise ValueError(f"{DEVELOPER_KEY!r} and {_UNOWNED_PREFIX!r}… are reserved keys")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from civic.ballots import (
     Cast,
     CastVerdict,
     Channel,
+    Disclosure,
     GroupProblem,
     SchedulePolicy,
     ScheduleProblem,
@@ -28,6 +29,7 @@ from civic.ballots import (
     check_schedule,
     decide_action,
     decide_cast,
+    disclosure,
     earliest_opening,
     proxy_within_limit,
     publication_moment,
@@ -460,3 +462,17 @@ def test_whatever_arrives_the_record_keeps_one_channel_and_one_person(
     assert (record.channel, record.voter_id) == (first.channel, first.voter_id)
     if not allow or first.channel is Channel.PAPER:
         assert record == first
+
+
+@pytest.mark.parametrize("state", list(BallotState))
+@pytest.mark.parametrize("show_turnout", [True, False])
+def test_choices_are_never_disclosed_before_the_close(
+    state: BallotState, show_turnout: bool
+) -> None:
+    seen = disclosure(state, show_turnout)
+    if state in {S.CLOSED, S.PUBLISHED}:
+        assert seen is Disclosure.RESULT
+    elif state is S.OPEN and show_turnout:
+        assert seen is Disclosure.TURNOUT
+    else:
+        assert seen is Disclosure.NOTHING

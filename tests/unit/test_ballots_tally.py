@@ -189,6 +189,8 @@ def test_a_unit_listed_twice_or_without_area_is_refused() -> None:
         unit("1-101", 0, "a")
     with pytest.raises(ValueError, match="reserved"):
         unit("1-101", 100, DEVELOPER_KEY)
+    with pytest.raises(ValueError, match="reserved"):
+        unit("1-101", 100, "unit:1-102")
 
 
 def test_choices_only_from_eligible_subjects() -> None:
