@@ -98,6 +98,7 @@ from fractions import Fraction
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from civic.lifecycle import ActionVerdict, Rule, decide
 from civic.sessions_calendar import QuietHours
 
 __all__ = [
@@ -286,15 +287,6 @@ class BallotActor(StrEnum):
     """The scheduler."""
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One cell of the table: the state an action leads to, and who may take it."""
-
-    to: BallotState | None
-    """``None``: recorded as an event, no change of state."""
-    by: frozenset[BallotActor]
-
-
 _OFFICE: Final = frozenset({BallotActor.STAFF, BallotActor.ADMIN})
 _ADMIN: Final = frozenset({BallotActor.ADMIN})
 _VOTER: Final = frozenset({BallotActor.VOTER})
@@ -302,7 +294,7 @@ _SYSTEM: Final = frozenset({BallotActor.SYSTEM})
 _S = BallotState
 _A = BallotAction
 
-TRANSITIONS: Final[Mapping[BallotState, Mapping[BallotAction, Rule]]] = {
+TRANSITIONS: Final[Mapping[BallotState, Mapping[BallotAction, Rule[BallotState, BallotActor]]]] = {
     _S.DRAFT: {
         _A.EDIT: Rule(None, _OFFICE),
         _A.ANNOUNCE: Rule(_S.ANNOUNCED, _OFFICE),
@@ -331,16 +323,6 @@ TRANSITIONS: Final[Mapping[BallotState, Mapping[BallotAction, Rule]]] = {
 """The lifecycle of spec 04: ``TRANSITIONS[state][action]`` is allowed, else not."""
 
 
-class ActionVerdict(StrEnum):
-    """What :func:`decide_action` says about one action on one ballot."""
-
-    ALLOWED = "allowed"
-    NOT_NOW = "not_now"
-    """The ballot's state does not allow it (voting before open or after close, a stale button)."""
-    NOT_YOURS = "not_yours"
-    """Allowed now, but not to this person (staff voting, an owner closing)."""
-
-
 def decide_action(
     state: BallotState, action: BallotAction, actors: Collection[BallotActor]
 ) -> tuple[ActionVerdict, BallotState | None]:
@@ -350,12 +332,7 @@ def decide_action(
     "Not now" wins over "not yours": a vote after the close is refused as too
     late, whoever sent it, so the refusal says what is true of the ballot.
     """
-    rule = TRANSITIONS[state].get(action)
-    if rule is None:
-        return ActionVerdict.NOT_NOW, None
-    if rule.by.isdisjoint(actors):
-        return ActionVerdict.NOT_YOURS, None
-    return ActionVerdict.ALLOWED, rule.to
+    return decide(TRANSITIONS, state, action, actors)
 
 
 class Disclosure(StrEnum):

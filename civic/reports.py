@@ -67,6 +67,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from civic.lifecycle import ActionVerdict, Rule, decide
 from civic.places import CategoryType
 from civic.reports_routing import Assignee
 
@@ -160,15 +161,6 @@ class RejectReason(StrEnum):
     """Not a real or not an actionable report."""
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One cell of the table: the state an action leads to, and who may take it."""
-
-    to: ReportState | None
-    """``None``: the action is recorded but changes no state."""
-    by: frozenset[ActorRole]
-
-
 _WORKERS: Final = frozenset({ActorRole.ASSIGNEE, ActorRole.STAFF})
 _STAFF: Final = frozenset({ActorRole.STAFF})
 _REPORTER: Final = frozenset({ActorRole.REPORTER})
@@ -177,7 +169,7 @@ _S = ReportState
 _A = ReportAction
 
 
-def _open_state_rules() -> dict[ReportAction, Rule]:
+def _open_state_rules() -> dict[ReportAction, Rule[ReportState, ActorRole]]:
     """What every open state allows: reassign, the thread, and the deadline jobs."""
     return {
         _A.REASSIGN: Rule(_S.SUBMITTED, _STAFF),
@@ -188,7 +180,7 @@ def _open_state_rules() -> dict[ReportAction, Rule]:
     }
 
 
-TRANSITIONS: Final[Mapping[ReportState, Mapping[ReportAction, Rule]]] = {
+TRANSITIONS: Final[Mapping[ReportState, Mapping[ReportAction, Rule[ReportState, ActorRole]]]] = {
     _S.SUBMITTED: {
         **_open_state_rules(),
         _A.ACCEPT: Rule(_S.ACCEPTED, _WORKERS),
@@ -223,16 +215,6 @@ TRANSITIONS: Final[Mapping[ReportState, Mapping[ReportAction, Rule]]] = {
 """The lifecycle of spec 02: ``TRANSITIONS[state][action]`` is allowed, else not."""
 
 
-class ActionVerdict(StrEnum):
-    """What :func:`decide_action` says about one action on one report."""
-
-    ALLOWED = "allowed"
-    NOT_NOW = "not_now"
-    """The report's state does not allow it (a stale button, a closed report)."""
-    NOT_YOURS = "not_yours"
-    """Allowed now, but not to this person (a resident acting on another's report)."""
-
-
 def decide_action(
     state: ReportState, action: ReportAction, roles: Collection[ActorRole]
 ) -> tuple[ActionVerdict, ReportState | None]:
@@ -242,12 +224,7 @@ def decide_action(
     "Not now" wins over "not yours": a stale button says the report moved on,
     whoever pressed it.
     """
-    rule = TRANSITIONS[state].get(action)
-    if rule is None:
-        return ActionVerdict.NOT_NOW, None
-    if rule.by.isdisjoint(roles):
-        return ActionVerdict.NOT_YOURS, None
-    return ActionVerdict.ALLOWED, rule.to
+    return decide(TRANSITIONS, state, action, roles)
 
 
 # -- tracking numbers ---------------------------------------------------------------

@@ -78,6 +78,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from civic.lifecycle import ActionVerdict, Rule, decide
 from civic.residents import VerificationLevel
 
 __all__ = [
@@ -263,15 +264,6 @@ def outcome_action(outcome: Outcome) -> TopicAction:
     }[outcome]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One cell of the table: the state an action leads to, and who may take it."""
-
-    to: TopicState | None
-    """``None``: the action is recorded but changes no state."""
-    by: frozenset[ActorRole]
-
-
 _STAFF: Final = frozenset({ActorRole.STAFF})
 _RESIDENT: Final = frozenset({ActorRole.RESIDENT})
 _PROPOSER: Final = frozenset({ActorRole.PROPOSER})
@@ -280,7 +272,7 @@ _S = TopicState
 _A = TopicAction
 
 
-def _undecided_rules() -> dict[TopicAction, Rule]:
+def _undecided_rules() -> dict[TopicAction, Rule[TopicState, ActorRole]]:
     """What every state before an agenda allows staff: merge, reject, hide."""
     return {
         _A.MERGE: Rule(_S.MERGED, _STAFF),
@@ -289,11 +281,11 @@ def _undecided_rules() -> dict[TopicAction, Rule]:
     }
 
 
-def _cosign_rules() -> dict[TopicAction, Rule]:
+def _cosign_rules() -> dict[TopicAction, Rule[TopicState, ActorRole]]:
     return {_A.COSIGN: Rule(None, _RESIDENT), _A.UNCOSIGN: Rule(None, _RESIDENT)}
 
 
-TRANSITIONS: Final[Mapping[TopicState, Mapping[TopicAction, Rule]]] = {
+TRANSITIONS: Final[Mapping[TopicState, Mapping[TopicAction, Rule[TopicState, ActorRole]]]] = {
     _S.HELD: {
         **_undecided_rules(),
         _A.RELEASE: Rule(_S.OPEN, _STAFF),
@@ -332,16 +324,6 @@ TRANSITIONS: Final[Mapping[TopicState, Mapping[TopicAction, Rule]]] = {
 """The lifecycle of spec 03: ``TRANSITIONS[state][action]`` is allowed, else not."""
 
 
-class ActionVerdict(StrEnum):
-    """What :func:`decide_action` says about one action on one topic."""
-
-    ALLOWED = "allowed"
-    NOT_NOW = "not_now"
-    """The topic's state does not allow it (a stale button, a closed topic)."""
-    NOT_YOURS = "not_yours"
-    """Allowed now, but not to this person (a resident accepting a topic)."""
-
-
 def decide_action(
     state: TopicState, action: TopicAction, roles: Collection[ActorRole]
 ) -> tuple[ActionVerdict, TopicState | None]:
@@ -351,12 +333,7 @@ def decide_action(
     "Not now" wins over "not yours": a stale button says the topic moved on,
     whoever pressed it.
     """
-    rule = TRANSITIONS[state].get(action)
-    if rule is None:
-        return ActionVerdict.NOT_NOW, None
-    if rule.by.isdisjoint(roles):
-        return ActionVerdict.NOT_YOURS, None
-    return ActionVerdict.ALLOWED, rule.to
+    return decide(TRANSITIONS, state, action, roles)
 
 
 # -- the topic -------------------------------------------------------------------------
