@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
+from storage import migrate
 from storage.database import Database
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://xieshang:xieshang@127.0.0.1:5432/xieshang_test"
@@ -80,7 +83,13 @@ def require_postgres() -> None:
     pytest.skip(message)
 
 
+_postgres_at_head = False
+"""This process migrated the shared PostgreSQL test schema, and nothing dropped it since."""
+
+
 async def _reset_postgres(url: str) -> None:
+    global _postgres_at_head
+    _postgres_at_head = False
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
@@ -115,8 +124,65 @@ async def empty_database(database_kind: str, tmp_path: Path) -> AsyncIterator[Da
     await db.dispose()
 
 
+async def _emptied_postgres(url: str) -> Database:
+    """The shared PostgreSQL schema at head with every table emptied.
+
+    Migrating once and then ``TRUNCATE … RESTART IDENTITY`` between tests gives each
+    test what a fresh migration would (no migration writes rows; ids start at 1)
+    for a hundredth of the time; a schema some test left elsewhere (a failed
+    downgrade, a dropped schema) is rebuilt from scratch.
+    """
+    global _postgres_at_head
+    db = Database(url)
+    if _postgres_at_head and await migrate.is_at_head(db.engine):
+        async with db.engine.begin() as conn:
+            names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+            tables = ", ".join(f'"{name}"' for name in names if name != "alembic_version")
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return db
+    await db.dispose()
+    await _reset_postgres(url)
+    db = Database(url)
+    await db.migrate()
+    _postgres_at_head = True
+    return db
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+
+    async def make() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.migrate()
+        await db.dispose()
+
+    asyncio.run(make())
+    return path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Copy through SQLite's backup API, which reads a WAL-mode file whole."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture
-async def database(empty_database: Database) -> Database:
-    """A database of each kind, migrated to head."""
-    await empty_database.migrate()
-    return empty_database
+async def database(
+    database_kind: str, tmp_path: Path, _sqlite_template: Path
+) -> AsyncIterator[Database]:
+    """A database of each kind, migrated to head and empty.
+
+    Migrated once per session, then copied (SQLite) or emptied (PostgreSQL) for
+    each test: a migration per test cost minutes of the suite. The migrations
+    themselves are tested from an empty database (``empty_database``).
+    """
+    if database_kind == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        _copy_sqlite(_sqlite_template, target)
+        db = Database(database_url("sqlite", tmp_path))
+    else:
+        db = await _emptied_postgres(POSTGRES_URL)
+    yield db
+    await db.dispose()
