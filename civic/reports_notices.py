@@ -60,6 +60,14 @@ def worker_notice_key(report_id: int, event_id: int, recipient_id: int) -> str:
     return f"reports:{report_id}:{event_id}:to:{recipient_id}"
 
 
+async def queue_keyed(
+    uow: UnitOfWork, message: OutgoingMessage, chat_id: int, key: str, now: datetime
+) -> None:
+    """Queue a rendered notice to ``chat_id`` under ``key``: the same key queues nothing
+    twice (a redelivered update, a job run again)."""
+    await uow.outbox.enqueue([replace(message, chat_id=chat_id, dedupe_key=key)], now)
+
+
 async def tell_reporter(
     uow: UnitOfWork, report: Report, event: ReportEvent, notices: ReportNotices, now: datetime
 ) -> bool:
@@ -73,8 +81,7 @@ async def tell_reporter(
         return False
     language = await uow.residents.language_of(user_id)
     message = notices.to_reporter(report, event, language)
-    keyed = replace(message, chat_id=user_id, dedupe_key=reporter_notice_key(report.id, event.id))
-    await uow.outbox.enqueue([keyed], now)
+    await queue_keyed(uow, message, user_id, reporter_notice_key(report.id, event.id), now)
     return True
 
 
@@ -91,9 +98,5 @@ async def tell_worker(
         raise ValueError("tell about stored reports and events")
     language = await uow.residents.language_of(recipient_id)
     message = notices.to_worker(report, event, recipient_id, language)
-    keyed = replace(
-        message,
-        chat_id=recipient_id,
-        dedupe_key=worker_notice_key(report.id, event.id, recipient_id),
-    )
-    await uow.outbox.enqueue([keyed], now)
+    key = worker_notice_key(report.id, event.id, recipient_id)
+    await queue_keyed(uow, message, recipient_id, key, now)

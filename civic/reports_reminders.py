@@ -72,7 +72,7 @@ No Telegram, no SQL, no clock: ``now`` and the places are passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -90,6 +90,7 @@ from civic.reports import (
     decide_action,
 )
 from civic.reports_deadlines import reminder_moment
+from civic.reports_notices import queue_keyed
 from civic.reports_routing import AssigneeKind
 from civic.roles import Grant, Role, admin_covers, secretary_of
 
@@ -387,12 +388,6 @@ def deadline_notice_key(kind: str, job: str, recipient_id: int) -> str:
     return f"{kind}:{job}:to:{recipient_id}"
 
 
-async def _enqueue(
-    uow: UnitOfWork, message: OutgoingMessage, recipient_id: int, key: str, now: datetime
-) -> None:
-    await uow.outbox.enqueue([replace(message, chat_id=recipient_id, dedupe_key=key)], now)
-
-
 async def tell_desk(
     uow: UnitOfWork,
     report: Report,
@@ -417,7 +412,7 @@ async def tell_desk(
         language = await uow.residents.language_of(recipient)
         message = notices.arrived(report, recipient, language, arrival)
         key = arrival_notice_key(report.id, event_id, recipient)
-        await _enqueue(uow, message, recipient, key, now)
+        await queue_keyed(uow, message, recipient, key, now)
     return recipients
 
 
@@ -495,5 +490,5 @@ async def _run(
             message = notices.escalation(report, deadline, recipient, language)
         else:
             message = notices.reminder(report, deadline, recipient, language)
-        await _enqueue(uow, message, recipient, deadline_notice_key(kind, key, recipient), now)
+        await queue_keyed(uow, message, recipient, deadline_notice_key(kind, key, recipient), now)
     return JobResult(verdict, tuple(recipients))

@@ -91,27 +91,33 @@ async def show(
         )
 
 
-async def refused(update: Update, context: BotContext, result: FeedbackResult) -> bool:
-    """Answer a press that came to nothing; ``True`` if so (the caller shows nothing more)."""
+REFUSAL_ALERTS: Final = {
+    FeedbackOutcome.NOT_FOUND: (N_("reports.card.not_found"), True),
+    FeedbackOutcome.REFUSED: (N_("reports.card.not_yours"), False),
+    FeedbackOutcome.STALE: (N_("reports.feedback.stale"), True),
+    FeedbackOutcome.ALREADY: (N_("reports.feedback.already_rated"), False),
+}
+"""A press that came to nothing: its alert, and whether the message's buttons go."""
+
+
+async def refused(
+    update: Update, context: BotContext, result: FeedbackResult, *, keep_buttons: bool = False
+) -> bool:
+    """Answer a press that came to nothing; ``True`` if so (the caller shows nothing more).
+
+    ``keep_buttons``: the message holds other buttons that still work (``/myreports``).
+    """
     query = update.callback_query
     if query is None or query.message is None:
         return True
-    chat_id, message_id = query.message.chat.id, query.message.message_id
-    if result.outcome is FeedbackOutcome.NOT_FOUND:
-        await acknowledge(query, context.t("reports.card.not_found"), alert=True)
-        await flows.retire_keyboard(context, chat_id, message_id)
-        return True
-    if result.outcome is FeedbackOutcome.REFUSED:
-        await acknowledge(query, context.t("reports.card.not_yours"), alert=True)
-        return True
-    if result.outcome is FeedbackOutcome.STALE:
-        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
-        await flows.retire_keyboard(context, chat_id, message_id)
-        return True
-    if result.outcome is FeedbackOutcome.ALREADY:
-        await acknowledge(query, context.t("reports.feedback.already_rated"), alert=True)
-        return True
-    return False
+    alert = REFUSAL_ALERTS.get(result.outcome)
+    if alert is None:
+        return False
+    text, retire = alert
+    await acknowledge(query, context.t(text), alert=True)
+    if retire and not keep_buttons:
+        await flows.retire_keyboard(context, query.message.chat.id, query.message.message_id)
+    return True
 
 
 async def fixed(update: Update, context: BotContext) -> None:
@@ -271,13 +277,11 @@ async def ask(update: Update, context: BotContext) -> None:
         places=services.places,
     )
     # An alert only: the /myreports message holds the other reports' buttons too.
-    if result.outcome is FeedbackOutcome.STALE:
-        await acknowledge(query, context.t("reports.feedback.stale"), alert=True)
-        return
-    if result.outcome is FeedbackOutcome.NOT_FOUND:
-        await acknowledge(query, context.t("reports.card.not_found"), alert=True)
-        return
-    if await refused(update, context, result) or result.report is None or result.event is None:
+    if (
+        await refused(update, context, result, keep_buttons=True)
+        or result.report is None
+        or result.event is None
+    ):
         return
     await acknowledge(query)
     assert result.event.id is not None
